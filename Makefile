@@ -1,0 +1,53 @@
+# The course's commands. `make book` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+JB := $(VENV)/bin/jupyter-book
+HOST ?= 127.0.0.1
+PORT ?= 8000
+JOBS ?= auto
+
+# Builds and tests run with no network but loopback where the machine allows it (book/offline.py).
+OFFLINE := $(PY) -m book.offline
+
+.PHONY: book test lab serve release execute constraints clean
+
+$(INSTALLED): requirements.txt constraints.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+	  { echo "error: Python 3.11 or newer is needed; run e.g. make PYTHON=python3.12 $(MAKECMDGOALS)" >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+book: $(INSTALLED)
+	$(OFFLINE) $(JB) build . -W --keep-going
+	@echo "The site is built: open $(CURDIR)/_build/html/index.html, or run make serve"
+
+test: $(INSTALLED)
+	$(PY) -m book release --check
+	$(OFFLINE) $(JB) build . -W --keep-going --quiet
+	$(OFFLINE) $(PY) -m pytest -n $(JOBS) --dist loadfile
+
+lab: $(INSTALLED)
+	$(VENV)/bin/jupyter lab --ip=$(HOST) --port=8888
+
+serve:
+	@test -f _build/html/index.html || { echo "error: the site is not built yet: run make book" >&2; exit 1; }
+	@echo "Serving the site on http://$(HOST):$(PORT)/ (Ctrl-C stops)"
+	$(PYTHON) -m http.server $(PORT) --bind $(HOST) --directory _build/html
+
+release: $(INSTALLED)
+	$(PY) -m book release
+
+# Re-run notebooks so stored outputs are fresh: make execute NB="chapters/01-typed-aliases.ipynb"
+execute: $(INSTALLED)
+	@test -n "$(NB)" || { echo 'error: say which notebooks: make execute NB="chapters/00-in-process.ipynb"' >&2; exit 2; }
+	$(PY) -m book execute $(NB)
+
+# Refresh the transitive pins from the current venv (after changing requirements.txt).
+constraints: $(INSTALLED)
+	$(PY) -m pip freeze --exclude-editable | grep -v '^fastapi-di-course' > constraints.txt
+
+clean:
+	rm -rf _build

@@ -1,0 +1,122 @@
+"""Read a notebook and run its code in-process, the way the hidden checks see it.
+
+A kernel is the right tool for showing outputs (nbval, the site); the hidden checks need the
+notebook's objects themselves (its `app`, its dependencies) in the test process, so here the code
+cells run as one module, top-level ``await`` included. Cells tagged ``check`` (the visible checks)
+are skipped: the hidden checks test the learner's code, not the learner's tests.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+CHECK_TAG = "check"
+SUPPORTED_NBFORMAT = 4
+
+
+class NotebookError(Exception):
+    """A notebook that cannot be read or run; the message is one line, for the learner."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    index: int  # 1-based position among all cells, as a learner counts them
+    source: str
+    tags: frozenset[str]
+
+    @property
+    def where(self) -> str:
+        first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
+        if len(first) > 40:
+            first = first[:37] + "..."
+        return f"cell {self.index} (`{first}`)" if first else f"cell {self.index}"
+
+
+def read(path: str | Path) -> nbformat.NotebookNode:
+    """Parse and validate a notebook file, or raise NotebookError saying why not."""
+    path = Path(path)
+    if not path.exists():
+        raise NotebookError(f"{path}: no such file")
+    if path.is_dir():
+        raise NotebookError(f"{path}: is a folder, not a notebook")
+    if path.suffix != ".ipynb":
+        raise NotebookError(f"{path}: not a notebook (expected a .ipynb file)")
+    try:
+        nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    except UnicodeDecodeError:
+        raise NotebookError(f"{path}: not a notebook (not UTF-8 text)") from None
+    except Exception as exc:  # nbformat raises several kinds for bad JSON
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise NotebookError(f"{path}: not a valid notebook ({reason})") from None
+    major = nb.get("nbformat")
+    if major != SUPPORTED_NBFORMAT:
+        raise NotebookError(f"{path}: notebook format {major} is not supported (expected 4)")
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        raise NotebookError(f"{path}: not a valid notebook ({exc.message})") from None
+    return nb
+
+
+def code_cells(nb: nbformat.NotebookNode, *, skip_tags: frozenset[str] = frozenset({CHECK_TAG})) -> list[Cell]:
+    cells = []
+    for index, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        tags = frozenset(cell.get("metadata", {}).get("tags", []))
+        if tags & skip_tags:
+            continue
+        cells.append(Cell(index, cell.source, tags))
+    return cells
+
+
+def _compile(cell: Cell, filename: str) -> types.CodeType:
+    try:
+        return compile(cell.source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    except SyntaxError as exc:
+        lines = cell.source.splitlines()
+        line = lines[exc.lineno - 1].lstrip() if exc.lineno and exc.lineno <= len(lines) else ""
+        if line.startswith(("%", "!")):
+            raise NotebookError(
+                f"{cell.where}, line {exc.lineno}: `{line.split()[0]}` is IPython syntax, "
+                "which the grader does not run; use plain Python"
+            ) from None
+        raise NotebookError(f"{cell.where}: SyntaxError on line {exc.lineno}: {exc.msg}") from None
+
+
+async def run(path: str | Path, *, module_name: str = "submission") -> types.ModuleType:
+    """Run the notebook's code cells, in order, as one module; return the module.
+
+    The first cell that fails stops the run with a NotebookError naming the cell, because
+    every later cell builds on it.
+    """
+    path = Path(path)
+    cells = code_cells(read(path))
+    module = types.ModuleType(module_name, f"The code of {path.name}")
+    module.__file__ = str(path)
+    # Registered so that pydantic and dataclasses can resolve the notebook's own types.
+    sys.modules[module_name] = module
+    for cell in cells:
+        code = _compile(cell, f"<{path.name} {cell.where}>")
+        try:
+            if code.co_flags & inspect.CO_COROUTINE:
+                await eval(code, module.__dict__)
+            else:
+                exec(code, module.__dict__)
+        except (SystemExit, KeyboardInterrupt) as exc:
+            raise NotebookError(f"{cell.where} called {type(exc).__name__}; remove it") from None
+        except Exception as exc:
+            raise NotebookError(f"{cell.where} raised {type(exc).__name__}: {_first_line(exc)}") from None
+    return module
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "(no message)"

@@ -1,0 +1,142 @@
+"""Write exercises/ from solutions/: the starter a learner edits.
+
+In a solution notebook, an author marks each part the learner writes:
+
+    ### BEGIN SOLUTION: define the three aliases
+    SettingsDep = Annotated[Settings, Depends(get_settings)]
+    ### END SOLUTION
+
+In the exercise, the region becomes a stub at the same indentation:
+
+    # TODO: define the three aliases
+    raise NotImplementedError("define the three aliases")
+
+The text after ``BEGIN SOLUTION:`` is the instruction (optional). Outputs and execution counts
+are cleared, cell metadata keeps only tags, and the notebook is marked not to be executed by the
+site build (a starter raises by design).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from book import EXERCISES, SOLUTIONS
+
+BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION(?::\s*(?P<instruction>.*?))?\s*$")
+END = re.compile(r"^\s*### END SOLUTION\s*$")
+DEFAULT_INSTRUCTION = "write your code here"
+NOTEBOOK_METADATA_KEPT = ("kernelspec", "language_info")
+
+
+class MarkerError(Exception):
+    """A solution notebook whose markers do not pair up."""
+
+
+def stub_source(source: str, *, where: str = "cell") -> str:
+    """Replace every solution region in one cell's source by a stub."""
+    out: list[str] = []
+    region: re.Match | None = None
+    for number, line in enumerate(source.splitlines(), start=1):
+        begin, end = BEGIN.match(line), END.match(line)
+        if begin:
+            if region:
+                raise MarkerError(f"{where}, line {number}: BEGIN SOLUTION inside another region")
+            region = begin
+        elif end:
+            if not region:
+                raise MarkerError(f"{where}, line {number}: END SOLUTION without BEGIN SOLUTION")
+            indent = region["indent"]
+            instruction = region["instruction"] or DEFAULT_INSTRUCTION
+            out.append(f"{indent}# TODO: {instruction}")
+            out.append(f"{indent}raise NotImplementedError({instruction!r})")
+            region = None
+        elif not region:
+            out.append(line)
+    if region:
+        raise MarkerError(f"{where}: BEGIN SOLUTION is never ended")
+    return "\n".join(out)
+
+
+def has_regions(source: str) -> bool:
+    return any(BEGIN.match(line) for line in source.splitlines())
+
+
+def solution_lines(source: str) -> list[str]:
+    """The code inside a cell's solution regions, stripped, without comments or blank lines.
+
+    What must never appear in an exercise notebook or on an exercise page.
+    """
+    lines, inside = [], False
+    for line in source.splitlines():
+        if BEGIN.match(line):
+            inside = True
+        elif END.match(line):
+            inside = False
+        elif inside and line.strip() and not line.strip().startswith("#"):
+            lines.append(line.strip())
+    return lines
+
+
+def starter(solution: nbformat.NotebookNode, *, name: str = "notebook") -> nbformat.NotebookNode:
+    """The exercise notebook made from a solution notebook."""
+    nb = nbformat.from_dict(solution)
+    regions = 0
+    for index, cell in enumerate(nb.cells, start=1):
+        tags = cell.get("metadata", {}).get("tags", [])
+        cell.metadata = nbformat.from_dict({"tags": tags} if tags else {})
+        if cell.cell_type == "code":
+            if has_regions(cell.source):
+                regions += 1
+                cell.source = stub_source(cell.source, where=f"{name}, cell {index}")
+            cell.outputs = []
+            cell.execution_count = None
+        elif "attachments" in cell:
+            del cell["attachments"]
+    if not regions:
+        raise MarkerError(f"{name}: no ### BEGIN SOLUTION region, so the exercise would be the solution")
+    metadata = {key: nb.metadata[key] for key in NOTEBOOK_METADATA_KEPT if key in nb.metadata}
+    metadata["mystnb"] = {"execution_mode": "off"}
+    nb.metadata = nbformat.from_dict(metadata)
+    return nb
+
+
+@dataclass
+class Change:
+    path: Path
+    action: str  # "write" or "remove"
+
+
+def plan(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES) -> list[Change]:
+    """What release would change, without changing anything."""
+    changes = []
+    wanted = set()
+    for source in sorted(solutions.glob("*.ipynb")):
+        target = exercises / source.name
+        wanted.add(target.name)
+        text = render(source)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            changes.append(Change(target, "write"))
+    for stale in sorted(exercises.glob("*.ipynb")):
+        if stale.name not in wanted:
+            changes.append(Change(stale, "remove"))
+    return changes
+
+
+def render(source: Path) -> str:
+    solution = nbformat.read(source, as_version=4)
+    return nbformat.writes(starter(solution, name=source.name)) + "\n"
+
+
+def release(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES) -> list[Change]:
+    exercises.mkdir(exist_ok=True)
+    changes = plan(solutions, exercises)
+    for change in changes:
+        if change.action == "write":
+            change.path.write_text(render(solutions / change.path.name), encoding="utf-8")
+        else:
+            change.path.unlink()
+    return changes

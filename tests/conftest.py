@@ -1,0 +1,27 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_checks(check_module: Path, submission: Path, report: Path) -> list[dict]:
+    """Run one exercise's hidden checks against a notebook in a fresh pytest; return the results."""
+    subprocess.run(
+        [sys.executable, "-m", "pytest", str(check_module), "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+         "-p", "no:xdist", "--submission", str(submission), "--book-report", str(report)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    import json
+
+    return json.loads(report.read_text())
+
+
+@pytest.fixture
+def checks_against(tmp_path):
+    def run(check_module: Path, submission: Path) -> list[dict]:
+        return run_checks(check_module, submission, tmp_path / "report.json")
+
+    return run

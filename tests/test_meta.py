@@ -1,0 +1,77 @@
+"""The hidden checks themselves: they pass on each solution, fail on each starter, and catch
+plausible mistakes (each mutant below is a wrong answer a learner could write)."""
+
+import nbformat
+import pytest
+
+from book import CHECKS, EXERCISES, SOLUTIONS
+
+CHECK_MODULES = sorted(CHECKS.glob("test_*.py"))
+
+
+def exercise_of(check_module):
+    return check_module.stem.removeprefix("test_").replace("_", "-")
+
+
+def test_every_exercise_has_hidden_checks_and_every_check_module_an_exercise():
+    exercises = {path.stem for path in SOLUTIONS.glob("*.ipynb")}
+    covered = {exercise_of(module) for module in CHECK_MODULES}
+    assert exercises == covered
+
+
+@pytest.mark.parametrize("check_module", CHECK_MODULES, ids=lambda path: path.stem)
+def test_the_solution_scores_full_marks(check_module, checks_against):
+    results = checks_against(check_module, SOLUTIONS / f"{exercise_of(check_module)}.ipynb")
+    assert results, "no checks ran"
+    failed = [(result["name"], result["message"]) for result in results if not result["passed"]]
+    assert not failed
+
+
+@pytest.mark.parametrize("check_module", CHECK_MODULES, ids=lambda path: path.stem)
+def test_the_untouched_starter_fails_every_check(check_module, checks_against):
+    results = checks_against(check_module, EXERCISES / f"{exercise_of(check_module)}.ipynb")
+    assert len(results) >= 5, "an exercise needs at least five hidden checks"
+    passed = [result["name"] for result in results if result["passed"]]
+    assert not passed, f"these checks pass without any work: {passed}"
+
+
+# (exercise, what the learner did wrong, text replaced in the solution, checks that must fail)
+MUTANTS = [
+    ("01-typed-aliases", "the alias wraps pagination in a lambda",
+     ("PageDep = Annotated[Page, Depends(pagination)]",
+      "PageDep = Annotated[Page, Depends(lambda skip=0, limit=10: pagination(skip, limit))]"),
+     # The lambda's parameters have no types: skip and limit arrive as strings and slicing fails.
+     {"test_aliases_name_the_given_dependencies", "test_overriding_pagination_reaches_both_lists",
+      "test_pagination_is_validated", "test_notes_skip_and_limit", "test_notes_filters", "test_tags"}),
+    ("01-typed-aliases", "/about builds Settings itself instead of using the alias",
+     ("async def about(settings: SettingsDep) -> dict:",
+      "async def about() -> dict:\n    settings = Settings()"),
+     {"test_overriding_settings_reaches_about"}),
+    ("01-typed-aliases", "/notes ignores the filters",
+     ("found = [note for note in NOTES if filters.match(note)]", "found = list(NOTES)"),
+     {"test_notes_filters", "test_overriding_filters_reaches_notes"}),
+    ("01-typed-aliases", "/tags keeps repeated tags",
+     ('tags = sorted({tag for note in NOTES for tag in note["tags"]})',
+      'tags = sorted(tag for note in NOTES for tag in note["tags"])'),
+     {"test_tags", "test_overriding_pagination_reaches_both_lists"}),
+    ("01-typed-aliases", "/notes builds NoteFilters from its own query parameters",
+     ("async def list_notes(filters: FiltersDep, page: PageDep) -> list[dict]:",
+      "async def list_notes(page: PageDep, q: str | None = None, tag: str | None = None) -> list[dict]:\n"
+      "    filters = NoteFilters(q, tag)"),
+     {"test_overriding_filters_reaches_notes"}),
+]
+
+
+@pytest.mark.parametrize("exercise, mistake, replace, must_fail", MUTANTS, ids=[m[1] for m in MUTANTS])
+def test_the_checks_catch_a_plausible_mistake(exercise, mistake, replace, must_fail, tmp_path, checks_against):
+    solution = nbformat.read(SOLUTIONS / f"{exercise}.ipynb", as_version=4)
+    old, new = replace
+    sources = [cell for cell in solution.cells if cell.cell_type == "code" and old in cell.source]
+    assert len(sources) == 1, f"the mutant's text is no longer in the solution: {old!r}"
+    sources[0].source = sources[0].source.replace(old, new)
+    mutant = tmp_path / f"{exercise}.ipynb"
+    nbformat.write(solution, mutant)
+    results = checks_against(CHECKS / f"test_{exercise.replace('-', '_')}.py", mutant)
+    failed = {result["name"] for result in results if not result["passed"]}
+    assert must_fail <= failed, f"missed: {must_fail - failed}"
+    assert failed <= must_fail, f"also failed, so the mutant is not the mistake it says: {failed - must_fail}"

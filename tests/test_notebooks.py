@@ -1,0 +1,82 @@
+"""Running a notebook's code in-process: what works, and the one-line reason when it does not."""
+
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from book import notebooks
+
+pytestmark = pytest.mark.anyio
+
+
+def write(tmp_path, *sources, tags=None):
+    cells = [new_markdown_cell("# A notebook")]
+    for source in sources:
+        cell = new_code_cell(source)
+        if tags and source in tags:
+            cell.metadata["tags"] = tags[source]
+        cells.append(cell)
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(new_notebook(cells=cells), path)
+    return path
+
+
+async def test_runs_cells_in_order_with_top_level_await(tmp_path):
+    path = write(tmp_path, "import asyncio\nvalues = [1]", "await asyncio.sleep(0)\nvalues.append(2)")
+    module = await notebooks.run(path)
+    assert module.values == [1, 2]
+
+
+async def test_check_cells_are_skipped(tmp_path):
+    path = write(tmp_path, "x = 1", "assert False, 'a visible check'", tags={"assert False, 'a visible check'": ["check"]})
+    assert (await notebooks.run(path)).x == 1
+
+
+async def test_a_dataclass_and_a_pydantic_model_resolve_their_types(tmp_path):
+    path = write(tmp_path, "from __future__ import annotations\nfrom dataclasses import dataclass\n"
+                 "from pydantic import BaseModel\n@dataclass\nclass A:\n    x: int\n"
+                 "class B(BaseModel):\n    a: list[int]\nb = B(a=[1])")
+    assert (await notebooks.run(path)).b.a == [1]
+
+
+@pytest.mark.parametrize(
+    "source, reason",
+    [
+        ("def f(:\n    pass", "cell 2 (`def f(:`): SyntaxError on line 1"),
+        ("x = 1\n%timeit x", "cell 2 (`x = 1`), line 2: `%timeit` is IPython syntax"),
+        ("!pip install fastapi", "`!pip` is IPython syntax"),
+        ("raise ValueError('boom')", "cell 2 (`raise ValueError('boom')`) raised ValueError: boom"),
+        ("import sys\nsys.exit(0)", "called SystemExit; remove it"),
+    ],
+)
+async def test_a_failing_cell_is_named_in_one_line(tmp_path, source, reason):
+    with pytest.raises(notebooks.NotebookError) as caught:
+        await notebooks.run(write(tmp_path, source))
+    assert reason in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (None, "no such file"),
+        ("{not json", "not a valid notebook"),
+        (json.dumps({"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "metadata": {}}), "notebook format 3 is not supported"),
+        (json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}}), "not a valid notebook"),
+    ],
+)
+def test_unreadable_files_are_refused_in_one_line(tmp_path, content, reason):
+    path = tmp_path / "bad.ipynb"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(notebooks.NotebookError, match=reason) as caught:
+        notebooks.read(path)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_file_that_is_not_a_notebook_is_refused(tmp_path):
+    path = tmp_path / "answer.py"
+    path.write_text("x = 1")
+    with pytest.raises(notebooks.NotebookError, match="not a notebook"):
+        notebooks.read(path)

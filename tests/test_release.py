@@ -1,0 +1,80 @@
+"""Releasing exercises from solutions: the stub, the cleaned notebook, and exercises/ in sync."""
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from book import EXERCISES, SOLUTIONS, release
+
+
+def test_exercises_are_in_sync_with_solutions():
+    stale = [f"{change.action} {change.path.name}" for change in release.plan()]
+    assert not stale, f"exercises/ is out of date ({', '.join(stale)}): run `python -m book release`"
+
+
+def test_every_solution_has_an_exercise_and_no_solution_code_reaches_it():
+    for solution in sorted(SOLUTIONS.glob("*.ipynb")):
+        exercise = nbformat.read(EXERCISES / solution.name, as_version=4)
+        text = "\n".join(cell.source for cell in exercise.cells)
+        assert "BEGIN SOLUTION" not in text and "NotImplementedError" in text
+        for cell in nbformat.read(solution, as_version=4).cells:
+            for line in release.solution_lines(cell.source):
+                assert line not in text, f"{solution.name}: solution line {line!r} is in the exercise"
+
+
+def test_stub_keeps_indentation_and_instruction():
+    source = "def f():\n    ### BEGIN SOLUTION: return the answer\n    return 42\n    ### END SOLUTION\nx = 1"
+    assert release.stub_source(source) == (
+        "def f():\n    # TODO: return the answer\n    raise NotImplementedError('return the answer')\nx = 1"
+    )
+
+
+def test_stub_without_instruction_uses_the_default():
+    stub = release.stub_source("### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION")
+    assert stub == "# TODO: write your code here\nraise NotImplementedError('write your code here')"
+
+
+@pytest.mark.parametrize(
+    "source, reason",
+    [
+        ("### BEGIN SOLUTION\nx = 1", "never ended"),
+        ("x = 1\n### END SOLUTION", "without BEGIN"),
+        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "inside another region"),
+    ],
+)
+def test_unpaired_markers_are_reported(source, reason):
+    with pytest.raises(release.MarkerError, match=reason):
+        release.stub_source(source, where="x.ipynb, cell 1")
+
+
+def test_starter_clears_outputs_and_metadata():
+    solution = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                                      "widgets": {"state": {}}, "author": "someone"})
+    code = new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", execution_count=3,
+                         outputs=[new_output("stream", name="stdout", text="1")])
+    code.metadata = {"tags": ["step"], "scrolled": True, "execution": {"iopub.execute_input": "2026"}}
+    solution.cells = [new_markdown_cell("# Task"), code]
+    starter = release.starter(solution)
+    cell = starter.cells[1]
+    assert cell.outputs == [] and cell.execution_count is None
+    assert dict(cell.metadata) == {"tags": ["step"]}
+    assert set(starter.metadata) == {"kernelspec", "mystnb"}
+    assert starter.metadata["mystnb"] == {"execution_mode": "off"}
+
+
+def test_a_solution_without_regions_is_refused():
+    solution = new_notebook(cells=[new_code_cell("x = 1")])
+    with pytest.raises(release.MarkerError, match="no ### BEGIN SOLUTION"):
+        release.starter(solution, name="empty.ipynb")
+
+
+def test_release_writes_and_removes(tmp_path):
+    solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
+    solutions.mkdir()
+    exercises.mkdir()
+    nbformat.write(new_notebook(cells=[new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")]),
+                   solutions / "01-x.ipynb")
+    (exercises / "99-gone.ipynb").write_text("{}")
+    done = {(change.path.name, change.action) for change in release.release(solutions, exercises)}
+    assert done == {("01-x.ipynb", "write"), ("99-gone.ipynb", "remove")}
+    assert release.plan(solutions, exercises) == []

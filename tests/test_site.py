@@ -1,0 +1,86 @@
+"""The built site (make book / make test build it first): what a reader finds in _build/html."""
+
+import html
+import re
+
+import nbformat
+import pytest
+import yaml
+
+from book import ROOT, SOLUTIONS, release
+
+SITE = ROOT / "_build" / "html"
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built_site():
+    if not (SITE / "index.html").exists():
+        pytest.fail("the site is not built: run `make book` (make test builds it first)", pytrace=False)
+
+
+def page(doc):
+    return (SITE / f"{doc}.html").read_text(encoding="utf-8")
+
+
+def text_of(doc):
+    """The page as a reader sees its text: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page(doc)))
+
+
+def toc_files(caption=None):
+    return [entry["file"] for part in TOC["parts"] if caption in (None, part["caption"]) for entry in part["chapters"]]
+
+
+def test_every_page_in_the_table_of_contents_is_built():
+    for doc in ["intro", *toc_files()]:
+        assert (SITE / f"{doc}.html").exists(), doc
+
+
+def test_the_landing_page_introduces_the_course_and_links_the_chapters():
+    intro = page("intro")
+    assert "FastAPI dependency injection, hands-on" in intro
+    for doc in toc_files("Chapters"):
+        assert f'href="{doc}.html"' in intro, doc
+
+
+@pytest.mark.parametrize("doc", toc_files("Chapters"))
+def test_chapter_pages_show_the_outputs_of_every_code_cell(doc):
+    notebook = nbformat.read(ROOT / f"{doc}.ipynb", as_version=4)
+    text = text_of(doc)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                for line in output["text"].splitlines():
+                    assert line.strip() in text, f"{doc}: output line {line!r} not on the page"
+
+
+@pytest.mark.parametrize("doc", toc_files("Exercises"))
+def test_exercise_pages_show_the_starter_and_no_solution_code(doc):
+    text = text_of(doc)
+    assert "NotImplementedError" in text
+    solution = nbformat.read(SOLUTIONS / f"{doc.split('/')[-1]}.ipynb", as_version=4)
+    for cell in solution.cells:
+        for line in release.solution_lines(cell.source):
+            assert line not in text, f"{doc}: solution line {line!r} is on the exercise page"
+
+
+def test_solutions_appear_only_in_the_solutions_part():
+    published = set(toc_files())
+    for solution in SOLUTIONS.glob("*.ipynb"):
+        doc = f"solutions/{solution.stem}"
+        elsewhere = [part["caption"] for part in TOC["parts"] if part["caption"] != "Solutions"
+                     and doc in [entry["file"] for entry in part["chapters"]]]
+        assert not elsewhere
+        assert doc not in published or doc in toc_files("Solutions")
+    assert TOC["parts"][-1]["caption"] == "Solutions", "the Solutions part comes last"
+
+
+def test_only_pages_in_the_table_of_contents_are_published():
+    published = {
+        path.relative_to(SITE).with_suffix("").as_posix()
+        for path in SITE.rglob("*.html")
+        if not path.relative_to(SITE).parts[0].startswith("_")  # theme assets, notebook sources
+    }
+    pages = published - {"index", "search", "genindex"}
+    assert pages == {"intro", *toc_files()}
