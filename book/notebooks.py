@@ -9,20 +9,31 @@ are skipped: the hidden checks test the learner's code, not the learner's tests.
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
+import io
+import signal
 import sys
+import threading
 import types
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 import nbformat
 
 CHECK_TAG = "check"
 SUPPORTED_NBFORMAT = 4
+MAX_NOTEBOOK_BYTES = 20_000_000  # a course notebook is well under 1 MB, outputs included
 
 
 class NotebookError(Exception):
     """A notebook that cannot be read or run; the message is one line, for the learner."""
+
+
+class CellTimeout(BaseException):
+    """Raised into a cell that ran past its time limit; a BaseException so `except Exception` in
+    the learner's code cannot swallow it."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,9 @@ def read(path: str | Path) -> nbformat.NotebookNode:
         raise NotebookError(f"{path}: is a folder, not a notebook")
     if path.suffix != ".ipynb":
         raise NotebookError(f"{path}: not a notebook (expected a .ipynb file)")
+    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
+        size = path.stat().st_size // 1_000_000
+        raise NotebookError(f"{path}: {size} MB is too large for a notebook; clear its outputs and save it again")
     try:
         nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
     except UnicodeDecodeError:
@@ -91,11 +105,12 @@ def _compile(cell: Cell, filename: str) -> types.CodeType:
         raise NotebookError(f"{cell.where}: SyntaxError on line {exc.lineno}: {exc.msg}") from None
 
 
-async def run(path: str | Path, *, module_name: str = "submission") -> types.ModuleType:
+async def run(path: str | Path, *, module_name: str = "submission", cell_timeout: float | None = None) -> types.ModuleType:
     """Run the notebook's code cells, in order, as one module; return the module.
 
     The first cell that fails stops the run with a NotebookError naming the cell, because
-    every later cell builds on it.
+    every later cell builds on it. What the cells print is discarded. With `cell_timeout`, a cell
+    that runs longer (an endless loop, a wait that never ends) is stopped and reported.
     """
     path = Path(path)
     cells = code_cells(read(path))
@@ -106,15 +121,56 @@ async def run(path: str | Path, *, module_name: str = "submission") -> types.Mod
     for cell in cells:
         code = _compile(cell, f"<{path.name} {cell.where}>")
         try:
-            if code.co_flags & inspect.CO_COROUTINE:
-                await eval(code, module.__dict__)
-            else:
-                exec(code, module.__dict__)
+            with _discarding_output(), _time_limit(cell_timeout):
+                if code.co_flags & inspect.CO_COROUTINE:
+                    with anyio.fail_after(cell_timeout):
+                        await eval(code, module.__dict__)
+                else:
+                    exec(code, module.__dict__)
+        except (CellTimeout, TimeoutError):
+            raise NotebookError(f"{cell.where} did not finish within {cell_timeout:g} s (an endless loop?)") from None
         except (SystemExit, KeyboardInterrupt) as exc:
             raise NotebookError(f"{cell.where} called {type(exc).__name__}; remove it") from None
         except Exception as exc:
             raise NotebookError(f"{cell.where} raised {type(exc).__name__}: {_first_line(exc)}") from None
     return module
+
+
+class _Discard(io.TextIOBase):
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+@contextlib.contextmanager
+def _discarding_output():
+    sink = _Discard()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        yield
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Interrupt a busy loop with SIGALRM; only the main thread can receive it.
+
+    A little later than the cell's own limit, so that an async wait is ended by anyio first.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise CellTimeout()
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds + 0.5)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _first_line(exc: BaseException) -> str:

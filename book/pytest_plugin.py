@@ -2,12 +2,14 @@
 
 Every check module names its exercise (``EXERCISE = "01-typed-aliases"``); by default the checks
 run against that exercise's solution, and ``--submission PATH`` points them at a learner's notebook.
-``--book-report FILE`` writes each check's outcome, points and hint as JSON for the grader.
+``--book-report FILE`` writes each result as a JSON line the moment it is known, so a grader that
+has to stop a runaway submission still has everything that finished before.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -16,12 +18,15 @@ import pytest
 from book import SOLUTIONS, apps, notebooks
 
 REPORT_KEY = pytest.StashKey[dict]()
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("book", "hidden checks of the FastAPI course")
     group.addoption("--submission", metavar="PATH", help="run the checks against this notebook, not the solution")
-    group.addoption("--book-report", metavar="FILE", help="write each check's result as JSON to FILE")
+    group.addoption("--book-report", metavar="FILE", help="append each result to FILE as a JSON line")
+    group.addoption("--book-cell-timeout", metavar="SECONDS", type=float, default=None,
+                    help="stop a notebook cell of the submission that runs longer than this")
 
 
 def pytest_configure(config):
@@ -41,10 +46,10 @@ def submission_path(request) -> Path:
 
 
 @pytest.fixture
-async def notebook(submission_path):
+async def notebook(request, submission_path):
     """The notebook's code, run fresh for each check so no check sees another's leftovers."""
     try:
-        module = await notebooks.run(submission_path)
+        module = await notebooks.run(submission_path, cell_timeout=request.config.getoption("--book-cell-timeout"))
     except notebooks.NotebookError as exc:
         pytest.fail(f"the notebook did not run to the end: {exc}", pytrace=False)
     yield module
@@ -73,22 +78,49 @@ async def client(app):
 def pytest_runtest_makereport(item, call):
     report = yield
     marker = item.get_closest_marker("check")
-    if marker is None:
-        return report
+    if marker is not None:
+        _record_check(item, report, marker)
+    elif type(item).__name__ == "IPyNbCell":  # a cell run by nbval (the visible checks)
+        _record_cell(item, report, call)
+    return report
+
+
+def _record_check(item, report, marker) -> None:
     results = item.config.stash[REPORT_KEY]
     if report.failed:
         report.sections.append(("hint", marker.kwargs["hint"]))
     # A check counts once: a failure in setup or teardown fails it too.
     if report.when == "call" or report.failed:
-        results[item.nodeid] = {
+        before = results.get(item.nodeid, {})
+        results[item.nodeid] = entry = {
+            "kind": "check",
             "id": item.nodeid,
             "name": item.originalname,
             "points": marker.kwargs["points"],
             "hint": marker.kwargs["hint"],
-            "passed": report.passed and results.get(item.nodeid, {}).get("passed", True),
-            "message": _message(report) if report.failed else results.get(item.nodeid, {}).get("message", ""),
+            "passed": report.passed and before.get("passed", True),
+            "message": _message(report) if report.failed else before.get("message", ""),
         }
-    return report
+        _write(item.config, entry)
+
+
+def _record_cell(item, report, call) -> None:
+    if report.when != "call" and not report.failed:
+        return
+    entry = {"kind": "cell", "id": item.nodeid, "cell": item.cell_num, "passed": report.passed, "message": ""}
+    if report.failed:
+        error = call.excinfo.value if call.excinfo else None
+        trace = ANSI.sub("", getattr(error, "inner_traceback", None) or "")
+        lines = [line for line in trace.strip().splitlines() if line.strip()]
+        entry["message"] = lines[-1].strip() if lines else ANSI.sub("", str(error)).strip().splitlines()[0]
+    _write(item.config, entry)
+
+
+def _write(config, entry: dict) -> None:
+    path = config.getoption("--book-report")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(entry) + "\n")
 
 
 def _message(report) -> str:
@@ -106,8 +138,14 @@ def _message(report) -> str:
     return text.strip()
 
 
-def pytest_sessionfinish(session):
-    path = session.config.getoption("--book-report")
-    if path:
-        results = list(session.config.stash[REPORT_KEY].values())
-        Path(path).write_text(json.dumps(results, indent=1), encoding="utf-8")
+def read_report(path: Path) -> list[dict]:
+    """The results a --book-report file holds; a check reported twice counts as its last report."""
+    entries: dict[str, dict] = {}
+    if path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:  # the last line of a run that was stopped mid-write
+                continue
+            entries[entry["id"]] = entry
+    return list(entries.values())

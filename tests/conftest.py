@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from book.pytest_plugin import read_report
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -14,9 +16,7 @@ def run_checks(check_module: Path, submission: Path, report: Path) -> list[dict]
          "-p", "no:xdist", "--submission", str(submission), "--book-report", str(report)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
-    import json
-
-    return json.loads(report.read_text())
+    return read_report(report)
 
 
 @pytest.fixture

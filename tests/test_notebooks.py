@@ -80,3 +80,25 @@ def test_a_file_that_is_not_a_notebook_is_refused(tmp_path):
     path.write_text("x = 1")
     with pytest.raises(notebooks.NotebookError, match="not a notebook"):
         notebooks.read(path)
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["while True:\n    pass", "import asyncio\nawait asyncio.sleep(3600)",
+     "try:\n    while True:\n        pass\nexcept Exception:\n    pass"],
+    ids=["busy loop", "endless wait", "loop that catches Exception"],
+)
+async def test_a_cell_past_its_time_limit_is_stopped(tmp_path, source):
+    with pytest.raises(notebooks.NotebookError, match=r"cell 2 .* did not finish within 0.5 s"):
+        await notebooks.run(write(tmp_path, source), cell_timeout=0.5)
+
+
+async def test_what_cells_print_is_discarded(tmp_path, capsys):
+    await notebooks.run(write(tmp_path, "print('x' * 10_000_000)"))
+    assert capsys.readouterr().out == ""
+
+
+def test_an_enormous_file_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebooks, "MAX_NOTEBOOK_BYTES", 100)
+    with pytest.raises(notebooks.NotebookError, match="too large"):
+        notebooks.read(write(tmp_path, "x = '" + "y" * 200 + "'"))
