@@ -1,0 +1,255 @@
+"""Grade a submission: its visible checks under nbval, then the hidden checks, in a child process.
+
+The child is a pytest run over the submission (nbval, in a fresh kernel) and the exercise's
+check module (in-process, see book.notebooks). It has a time limit and writes each result as it
+comes (book.pytest_plugin), so a submission that hangs, exits or crashes its process still gets
+every result that finished and zero for the rest, with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from book import CHECKS, EXERCISES, ROOT, notebooks
+from book.pytest_plugin import read_report
+
+CELL_TIMEOUT = 10.0  # no cell in a course notebook needs more than a second
+TIME_LIMIT = 120.0  # the whole grading of one submission
+VISIBLE = "runs top to bottom in a fresh kernel, check cells included"
+VISIBLE_POINTS = 1
+VISIBLE_HINT = ("Restart the kernel and run all cells: the cell named above fails. Put back any check "
+                "cell you changed or deleted, from a fresh copy of the exercise.")
+NUMBER = re.compile(r"^(\d{2})(?:-|$)")
+
+
+class GradingError(Exception):
+    """Input the grader cannot act on (unknown exercise, no checks); one line."""
+
+
+@dataclass
+class Exercise:
+    number: str
+    slug: str  # "01-typed-aliases"
+    starter: Path
+    checks: Path
+
+    @property
+    def title(self) -> str:
+        return self.slug[3:].replace("-", " ")
+
+
+@dataclass
+class CheckResult:
+    name: str
+    points: int
+    max_points: int
+    passed: bool
+    message: str = ""
+    hint: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.name.removeprefix("test_").replace("_", " ")
+
+
+@dataclass
+class Submission:
+    path: Path
+    exercise: Exercise | None
+    checks: list[CheckResult] = field(default_factory=list)
+    error: str = ""  # why some or all of it could not be graded
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> int:
+        return sum(check.points for check in self.checks)
+
+    @property
+    def max_score(self) -> int:
+        return sum(check.max_points for check in self.checks)
+
+    @property
+    def passed(self) -> bool:
+        return not self.error and bool(self.checks) and all(check.passed for check in self.checks)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path),
+            "exercise": self.exercise.slug if self.exercise else None,
+            "score": self.score,
+            "max_score": self.max_score,
+            "passed": self.passed,
+            "error": self.error,
+            "seconds": round(self.seconds, 2),
+            "checks": [asdict(check) for check in self.checks],
+        }
+
+
+def find_exercise(number: str, checks_dir: Path = CHECKS) -> Exercise:
+    """The exercise with this two-digit number (from "1", "01" or "01-typed-aliases")."""
+    match = re.match(r"^(\d{1,2})\b", number)
+    if not match:
+        raise GradingError(f"{number!r} is not an exercise number (try 01)")
+    number = f"{int(match[1]):02d}"
+    starters = sorted(EXERCISES.glob(f"{number}-*.ipynb"))
+    if not starters:
+        known = ", ".join(sorted(path.name[:2] for path in EXERCISES.glob("*.ipynb"))) or "none"
+        raise GradingError(f"there is no exercise {number} (exercises: {known})")
+    slug = starters[0].stem
+    checks = checks_dir / f"test_{slug.replace('-', '_')}.py"
+    if not checks.is_file():
+        raise GradingError(f"no hidden checks for exercise {slug}: expected {checks}")
+    return Exercise(number, slug, starters[0], checks)
+
+
+def exercise_of(path: Path, checks_dir: Path = CHECKS) -> Exercise:
+    match = NUMBER.match(path.name)
+    if not match:
+        raise GradingError(f"{path}: cannot tell which exercise this is; name it like 01-typed-aliases.ipynb "
+                           "or pass --exercise 01")
+    return find_exercise(match[1], checks_dir)
+
+
+def check_cells(nb: nbformat.NotebookNode) -> list[str]:
+    return [cell.source for cell in nb.cells
+            if cell.cell_type == "code" and notebooks.CHECK_TAG in cell.get("metadata", {}).get("tags", [])]
+
+
+def tampering(submission: nbformat.NotebookNode, starter: nbformat.NotebookNode) -> str:
+    """Why the submission's check cells are not the exercise's, or "" when they are."""
+    code = [cell for cell in submission.cells if cell.cell_type == "code"]
+    for number, source in enumerate(check_cells(starter), start=1):
+        first = source.strip().splitlines()[0][:40] if source.strip() else ""
+        label = f"check cell {number} (`{first}`)"
+        copies = [cell for cell in code if cell.source.strip() == source.strip()]
+        if not copies:
+            return f"{label} was deleted, emptied or changed; copy it back from the exercise"
+        if len(copies) > 1:
+            return f"{label} appears {len(copies)} times; keep one"
+        if notebooks.CHECK_TAG not in copies[0].get("metadata", {}).get("tags", []):
+            return f"{label} lost its `check` tag; put it back (or copy the cell from the exercise)"
+    return ""
+
+
+def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CHECKS,
+          cell_timeout: float = CELL_TIMEOUT, time_limit: float = TIME_LIMIT) -> Submission:
+    """Grade one notebook; never raises for a bad submission, only reports it."""
+    started = time.monotonic()
+    submission = Submission(Path(path), exercise)
+    try:
+        submission.exercise = exercise = exercise or exercise_of(submission.path, checks_dir)
+        nb = notebooks.read(submission.path)
+    except (GradingError, notebooks.NotebookError) as exc:
+        submission.error = str(exc)
+        if submission.exercise:
+            submission.checks = _all_failed(submission.exercise, str(exc))
+        return _timed(submission, started)
+
+    with tempfile.TemporaryDirectory(prefix="grade-") as workdir:
+        # A snapshot: saving the notebook while it is graded changes nothing, and the kernel's
+        # working folder is not the learner's.
+        copy = Path(workdir) / f"{exercise.slug}.ipynb"
+        shutil.copyfile(submission.path, copy)
+        report = Path(workdir) / "report.jsonl"
+        stopped = _run_child(copy, exercise.checks, report, cell_timeout, time_limit)
+        entries = read_report(report)
+
+    submission.checks = _results(exercise, entries, stopped, tampering(nb, nbformat.read(exercise.starter, 4)),
+                                 notebooks.code_cells(nb, skip_tags=frozenset()))
+    if stopped:
+        submission.error = stopped
+    return _timed(submission, started)
+
+
+def _run_child(notebook: Path, checks: Path, report: Path, cell_timeout: float, time_limit: float) -> str:
+    """Run nbval and the checks; return "" or why the run was stopped early."""
+    command = [
+        sys.executable, "-m", "pytest", str(notebook), str(checks),
+        "-c", str(Path(__file__).with_name("grading.ini")), "-p", "no:cacheprovider", "-p", "no:xdist",
+        "-q", "--capture=sys",
+        "--rootdir", str(ROOT), "--confcutdir", str(checks.parent),
+        "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={cell_timeout:g}",
+        "--submission", str(notebook), "--book-report", str(report), f"--book-cell-timeout={cell_timeout:g}",
+    ]
+    try:
+        # The child's own output is not the report (a notebook could print a fake one): discard it.
+        done = subprocess.run(command, cwd=notebook.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, timeout=time_limit)
+    except subprocess.TimeoutExpired:
+        return f"stopped after the time limit of {time_limit:g} s (an endless loop?)"
+    if done.returncode not in (0, 1):  # 1: some test failed, which the report says
+        return f"the grading process ended early (exit status {done.returncode}: os._exit or a crash in a cell?)"
+    return ""
+
+
+def _results(exercise: Exercise, entries: list[dict], stopped: str, tampered: str,
+             code: list[notebooks.Cell]) -> list[CheckResult]:
+    cells = [entry for entry in entries if entry["kind"] == "cell"]
+    failing = next((entry for entry in cells if not entry["passed"]), None)
+    if tampered:
+        visible = CheckResult(VISIBLE, 0, VISIBLE_POINTS, False, tampered, VISIBLE_HINT)
+    elif failing:
+        number = failing["cell"]  # nbval counts code cells from 0
+        where = code[number].where if number < len(code) else f"code cell {number + 1}"
+        visible = CheckResult(VISIBLE, 0, VISIBLE_POINTS, False, f"{where} failed: {failing['message']}", VISIBLE_HINT)
+    elif not cells or stopped:
+        visible = CheckResult(VISIBLE, 0, VISIBLE_POINTS, False, stopped or "the notebook did not run", VISIBLE_HINT)
+    else:
+        visible = CheckResult(VISIBLE, VISIBLE_POINTS, VISIBLE_POINTS, True)
+    results = [visible]
+    reported = {entry["name"]: entry for entry in entries if entry["kind"] == "check"}
+    declared = declared_checks(exercise.checks)
+    # A check declared with computed points or hint is only known from the report.
+    declared += [(name, entry["points"], entry["hint"]) for name, entry in reported.items()
+                 if name not in {d[0] for d in declared}]
+    for name, points, hint in declared:
+        entry = reported.get(name)
+        if entry is None:
+            results.append(CheckResult(name, 0, points, False, stopped or "did not run", hint))
+        else:
+            results.append(CheckResult(name, points if entry["passed"] else 0, points, entry["passed"],
+                                       entry["message"], hint))
+    return results
+
+
+def declared_checks(module: Path) -> list[tuple[str, int, str]]:
+    """(name, points, hint) of every check in a module, read without running the submission.
+
+    Reading them here, not from the child's report, means a check the child never reached still
+    counts, with zero points.
+    """
+    import ast
+
+    found = []
+    for node in ast.parse(module.read_text(encoding="utf-8")).body:
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", "") == "check":
+                try:
+                    options = {kw.arg: ast.literal_eval(kw.value) for kw in decorator.keywords}
+                except ValueError:
+                    continue  # not literals: known from the report when the check runs
+                found.append((node.name, options.get("points", 1), " ".join(options.get("hint", "").split())))
+    return found
+
+
+def _all_failed(exercise: Exercise, reason: str) -> list[CheckResult]:
+    return [CheckResult(VISIBLE, 0, VISIBLE_POINTS, False, reason, VISIBLE_HINT)] + [
+        CheckResult(name, 0, points, False, "not graded: " + reason, hint)
+        for name, points, hint in declared_checks(exercise.checks)
+    ]
+
+
+def _timed(submission: Submission, started: float) -> Submission:
+    submission.seconds = time.monotonic() - started
+    return submission
