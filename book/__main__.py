@@ -69,6 +69,9 @@ def cmd_grade(args) -> int:
         raise grading.GradingError(f"--checks {checks_dir}: no such folder")
     exercise = grading.find_exercise(args.exercise, checks_dir) if args.exercise else None
     paths = _exercise_paths(args.paths)
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise grading.GradingError(f"{', '.join(missing)}: no such file")
     if args.gradescope and len(paths) != 1:
         raise grading.GradingError("--gradescope writes one submission's results.json: give one notebook")
 

@@ -128,8 +128,7 @@ def tampering(submission: nbformat.NotebookNode, starter: nbformat.NotebookNode)
     """Why the submission's check cells are not the exercise's, or "" when they are."""
     code = [cell for cell in submission.cells if cell.cell_type == "code"]
     for number, source in enumerate(check_cells(starter), start=1):
-        first = source.strip().splitlines()[0][:40] if source.strip() else ""
-        label = f"check cell {number} (`{first}`)"
+        label = f"check cell {number} (`{notebooks.first_line(source)}`)"
         copies = [cell for cell in code if cell.source.strip() == source.strip()]
         if not copies:
             return f"{label} was deleted, emptied or changed; copy it back from the exercise"
@@ -161,7 +160,9 @@ def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CH
         shutil.copyfile(submission.path, copy)
         report = Path(workdir) / "report.jsonl"
         stopped = _run_child(copy, exercise.checks, report, cell_timeout, time_limit)
-        entries = read_report(report)
+        entries, finished = read_report(report)
+        if not stopped and not finished:
+            stopped = "the grading process ended early (os._exit or a crash in a cell?)"
 
     submission.checks = _results(exercise, entries, stopped, tampering(nb, nbformat.read(exercise.starter, 4)),
                                  notebooks.code_cells(nb, skip_tags=frozenset()))
@@ -174,7 +175,8 @@ def _run_child(notebook: Path, checks: Path, report: Path, cell_timeout: float, 
     """Run nbval and the checks; return "" or why the run was stopped early."""
     command = [
         sys.executable, "-m", "pytest", str(notebook), str(checks),
-        "-c", str(Path(__file__).with_name("grading.ini")), "-p", "no:cacheprovider", "-p", "no:xdist",
+        "-c", str(Path(__file__).with_name("grading.ini")), "-p", "book.skip_slow_imports",
+        "-p", "no:cacheprovider", "-p", "no:xdist",
         "-q", "--capture=sys",
         "--rootdir", str(ROOT), "--confcutdir", str(checks.parent),
         "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={cell_timeout:g}",
@@ -188,7 +190,7 @@ def _run_child(notebook: Path, checks: Path, report: Path, cell_timeout: float, 
         return f"stopped after the time limit of {time_limit:g} s (an endless loop?)"
     if done.returncode not in (0, 1):  # 1: some test failed, which the report says
         return f"the grading process ended early (exit status {done.returncode}: os._exit or a crash in a cell?)"
-    return ""
+    return ""  # exit status 0 proves nothing by itself: the report must also have reached its end
 
 
 def _results(exercise: Exercise, entries: list[dict], stopped: str, tampered: str,
@@ -214,7 +216,7 @@ def _results(exercise: Exercise, entries: list[dict], stopped: str, tampered: st
     for name, points, hint in declared:
         entry = reported.get(name)
         if entry is None:
-            results.append(CheckResult(name, 0, points, False, stopped or "did not run", hint))
+            results.append(CheckResult(name, 0, points, False, f"not reached: {stopped or 'did not run'}", hint))
         else:
             results.append(CheckResult(name, points if entry["passed"] else 0, points, entry["passed"],
                                        entry["message"], hint))

@@ -44,10 +44,14 @@ class Cell:
 
     @property
     def where(self) -> str:
-        first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
-        if len(first) > 40:
-            first = first[:37] + "..."
+        first = first_line(self.source)
         return f"cell {self.index} (`{first}`)" if first else f"cell {self.index}"
+
+
+def first_line(source: str, width: int = 40) -> str:
+    """A cell's first non-blank line, shortened: how a learner recognises the cell."""
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    return first if len(first) <= width else first[: width - 3] + "..."
 
 
 def read(path: str | Path) -> nbformat.NotebookNode:

@@ -18,6 +18,7 @@ import pytest
 from book import SOLUTIONS, apps, notebooks
 
 REPORT_KEY = pytest.StashKey[dict]()
+LOAD_FAILURES = pytest.StashKey[dict]()
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -32,6 +33,7 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "check(points, hint): a graded hidden check")
     config.stash[REPORT_KEY] = {}
+    config.stash[LOAD_FAILURES] = {}
 
 
 @pytest.fixture
@@ -47,11 +49,19 @@ def submission_path(request) -> Path:
 
 @pytest.fixture
 async def notebook(request, submission_path):
-    """The notebook's code, run fresh for each check so no check sees another's leftovers."""
+    """The notebook's code, run fresh for each check so no check sees another's leftovers.
+
+    A notebook that failed to run fails the same way for every later check without running
+    again: an endless loop costs its time limit once, not once per check.
+    """
+    failures = request.config.stash[LOAD_FAILURES]
+    if submission_path in failures:
+        pytest.fail(failures[submission_path], pytrace=False)
     try:
         module = await notebooks.run(submission_path, cell_timeout=request.config.getoption("--book-cell-timeout"))
     except notebooks.NotebookError as exc:
-        pytest.fail(f"the notebook did not run to the end: {exc}", pytrace=False)
+        failures[submission_path] = f"the notebook did not run to the end: {exc}"
+        pytest.fail(failures[submission_path], pytrace=False)
     yield module
     sys.modules.pop(module.__name__, None)
 
@@ -138,8 +148,16 @@ def _message(report) -> str:
     return text.strip()
 
 
-def read_report(path: Path) -> list[dict]:
-    """The results a --book-report file holds; a check reported twice counts as its last report."""
+def pytest_sessionfinish(session):
+    # The last line: a report without it comes from a run that was stopped or killed.
+    _write(session.config, {"kind": "end", "id": "end"})
+
+
+def read_report(path: Path) -> tuple[list[dict], bool]:
+    """The results a --book-report file holds, and whether the run reached its end.
+
+    A check reported twice counts as its last report.
+    """
     entries: dict[str, dict] = {}
     if path.exists():
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -148,4 +166,5 @@ def read_report(path: Path) -> list[dict]:
             except ValueError:  # the last line of a run that was stopped mid-write
                 continue
             entries[entry["id"]] = entry
-    return list(entries.values())
+    finished = entries.pop("end", None) is not None
+    return list(entries.values()), finished

@@ -42,7 +42,7 @@ def human(submission: Submission, *, colour: bool = False) -> str:
         else:
             shown.add(check.message)
             lines.extend(_failure(check.message, check.hint, paint))
-    total = f"score {submission.score}/{submission.max_score}"
+    total = f"score {submission.score}/{submission.max_score}" if submission.checks else "not graded"
     if submission.error and submission.checks:
         total += f"  ({submission.error})"
     lines.append(paint(BOLD, total))

@@ -16,7 +16,8 @@ def run_checks(check_module: Path, submission: Path, report: Path) -> list[dict]
          "-p", "no:xdist", "--submission", str(submission), "--book-report", str(report)],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
-    return read_report(report)
+    results, _ = read_report(report)
+    return results
 
 
 @pytest.fixture

@@ -1,0 +1,249 @@
+"""`python -m book grade`: reports, formats, batch grading, and every kind of broken submission.
+
+The broken submissions are graded in one batch (--jobs 2), which is also the test of batch
+grading: one bad notebook never stops the others, and results come in the order given.
+"""
+
+import csv
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from book import EXERCISES, ROOT, SOLUTIONS
+
+EXERCISE = "01-typed-aliases"
+SOLUTION = SOLUTIONS / f"{EXERCISE}.ipynb"
+STARTER = EXERCISES / f"{EXERCISE}.ipynb"
+
+
+def grade(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "book", "grade", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def solution():
+    return nbformat.read(SOLUTION, as_version=4)
+
+
+def code_cell(nb, startswith):
+    return next(cell for cell in nb.cells if cell.cell_type == "code" and cell.source.startswith(startswith))
+
+
+def check_cells(nb):
+    return [cell for cell in nb.cells if "check" in cell.get("metadata", {}).get("tags", [])]
+
+
+def with_cell_after_given(source):
+    """The solution with one more code cell, right after the given code."""
+    nb = solution()
+    index = nb.cells.index(code_cell(nb, "from dataclasses import dataclass")) + 1
+    nb.cells.insert(index, nbformat.v4.new_code_cell(source))
+    return nb
+
+
+def edited(change):
+    nb = solution()
+    change(nb)
+    return nb
+
+
+def no_app(nb):
+    code_cell(nb, "from dataclasses").source = code_cell(nb, "from dataclasses").source.replace(
+        'app = FastAPI(title="Notes")', 'api = FastAPI(title="Notes")')
+    code_cell(nb, "### BEGIN SOLUTION: write").source = code_cell(nb, "### BEGIN SOLUTION: write").source.replace("@app.", "@api.")
+    for cell in check_cells(nb):
+        cell.source = cell.source.replace("(app)", "(api)").replace("app.dependency", "api.dependency")
+
+
+def delete_check(nb):
+    nb.cells.remove(check_cells(nb)[1])
+
+
+def empty_check(nb):
+    check_cells(nb)[0].source = ""
+
+
+def duplicate_check(nb):
+    nb.cells.append(nbformat.from_dict(dict(check_cells(nb)[1])))
+    nb.cells[-1].id = "duplicate"
+
+
+def untag_check(nb):
+    check_cells(nb)[1].metadata["tags"] = []
+
+
+# name: (notebook, or text for the file, and what the one-line reason must say)
+BROKEN = {
+    "syntax error": (with_cell_after_given("def broken(:\n    pass"), "SyntaxError on line 1"),
+    "IPython magic": (with_cell_after_given("%timeit 1 + 1"), "`%timeit` is IPython syntax"),
+    "exception while loading": (with_cell_after_given("raise RuntimeError('database unreachable')"),
+                                "raised RuntimeError: database unreachable"),
+    "no app": (edited(no_app), "must define `app = FastAPI(...)`; `app` is nothing"),
+    "endless loop": (with_cell_after_given("while True:\n    pass"), "did not finish within 2 s"),
+    "sys.exit": (with_cell_after_given("import sys\nsys.exit(0)"), "SystemExit"),
+    "os._exit": (with_cell_after_given("import os\nos._exit(0)"), "the grading process ended early"),
+    "deleted check cell": (edited(delete_check), "check cell 2 (`app.dependency_overrides[pagination]"),
+    "emptied check cell": (edited(empty_check), "check cell 1 (`def client_for(app)"),
+    "duplicated check cell": (edited(duplicate_check), "appears 2 times"),
+    "untagged check cell": (edited(untag_check), "lost its `check` tag"),
+    "enormous output": (with_cell_after_given("print('x' * 30_000_000)"), None),
+    "invalid JSON": ('{"cells": [', "not a valid notebook"),
+    "nbformat 3": (json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": []}),
+                   "notebook format 3 is not supported"),
+}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """Every broken submission, one folder each, graded in one batch with a gradebook."""
+    root = tmp_path_factory.mktemp("submissions")
+    paths = []
+    for number, (name, (content, _)) in enumerate(BROKEN.items()):
+        folder = root / f"{number:02d}-{name.replace(' ', '-')}"
+        folder.mkdir()
+        path = folder / f"{EXERCISE}.ipynb"
+        if isinstance(content, str):
+            path.write_text(content)
+        else:
+            nbformat.write(content, path)
+        paths.append(path)
+    done = grade(*paths, "--jobs", "2", "--json", "--csv", root / "grades.csv", "--cell-timeout", "2")
+    results = json.loads(done.stdout)["submissions"]
+    return done, dict(zip(BROKEN, results)), paths, root / "grades.csv"
+
+
+def test_a_batch_reports_every_submission_in_the_order_given(batch):
+    done, results, paths, _ = batch
+    assert done.returncode == 1
+    assert [result["path"] for result in results.values()] == [str(path) for path in paths]
+
+
+@pytest.mark.parametrize("name", [name for name, (_, reason) in BROKEN.items() if reason], ids=str)
+def test_a_broken_submission_gets_a_one_line_reason_and_no_pass(batch, name):
+    _, results, _, _ = batch
+    result = results[name]
+    reason = BROKEN[name][1]
+    messages = [result["error"]] + [check["message"] for check in result["checks"]]
+    assert any(reason in message for message in messages), messages
+    assert not result["passed"] and result["score"] < result["max_score"]
+    for message in messages:
+        assert "Traceback" not in message and 'File "' not in message
+
+
+def test_what_a_broken_cell_could_not_reach_scores_zero(batch):
+    _, results, _, _ = batch
+    loaded_none = results["exception while loading"]
+    assert loaded_none["score"] == 0, loaded_none
+
+
+def test_tampered_check_cells_lose_the_visible_points_but_keep_the_hidden_ones(batch):
+    # (An untagged check cell is the learner's code to the hidden checks, so it is not here.)
+    _, results, _, _ = batch
+    for name in ("deleted check cell", "emptied check cell", "duplicated check cell"):
+        visible, *hidden = results[name]["checks"]
+        assert not visible["passed"], name
+        assert all(check["passed"] for check in hidden), name
+
+
+def test_an_enormous_output_is_graded_normally(batch):
+    _, results, _, _ = batch
+    result = results["enormous output"]
+    assert result["score"] == result["max_score"], result
+
+
+def test_the_gradebook_has_a_row_per_submission(batch):
+    _, results, paths, gradebook = batch
+    rows = list(csv.DictReader(gradebook.open()))
+    assert [row["submission"] for row in rows] == [str(path) for path in paths]
+    assert rows[0]["student"] == "00-syntax-error"
+    assert {row["exercise"] for row in rows} == {EXERCISE}
+    assert [int(row["score"]) for row in rows] == [result["score"] for result in results.values()]
+
+
+def test_the_solution_passes_with_exit_status_0():
+    done = grade(SOLUTION)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "score 16/16" in done.stdout and "✗" not in done.stdout
+
+
+def test_the_starter_report_names_the_stub_once_with_hints():
+    done = grade("01")  # a number means exercises/01-*.ipynb
+    assert done.returncode == 1
+    out = done.stdout
+    assert "score 0/16" in out
+    assert out.count("raised NotImplementedError: define SettingsDep") == 1  # shown once, not per check
+    assert "hint      Each alias is Annotated" in out
+    assert out.count("not reached, for the reason above") == 10
+    assert "Traceback" not in out and "\x1b[" not in out  # no colour when not on a terminal
+
+
+def test_a_failing_check_says_what_was_called_what_came_back_and_what_was_expected(tmp_path):
+    nb = solution()
+    cell = code_cell(nb, "### BEGIN SOLUTION: write")
+    cell.source = cell.source.replace("async def about(settings: SettingsDep) -> dict:",
+                                      "async def about() -> dict:\n    settings = Settings()")
+    path = tmp_path / f"{EXERCISE}.ipynb"
+    nbformat.write(nb, path)
+    done = grade(path, "--json")
+    checks = {check["name"]: check for check in json.loads(done.stdout)["submissions"][0]["checks"]}
+    failed = checks["test_overriding_settings_reaches_about"]
+    assert failed["message"] == (
+        "called    GET /about with get_settings overridden\n"
+        'got       200 {"app_name": "Notes", "max_page_size": 50}\n'
+        'expected  200 {"app_name": "Class notes", "max_page_size": 5}'
+    )
+    assert "get_settings changes the answer" in failed["hint"]
+    assert "expect_response" not in done.stdout  # never the checks' source
+
+
+def test_gradescope_results(tmp_path):
+    done = grade(SOLUTION, "--gradescope", tmp_path)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert done.returncode == 0
+    assert results["score"] == results["max_score"] == 16
+    assert len(results["tests"]) == 12
+    assert {"name", "score", "max_score", "output"} <= set(results["tests"][0])
+
+
+def test_private_checks_folder(tmp_path):
+    (tmp_path / "test_01_typed_aliases.py").write_text(
+        'from book.checks import check, expect_response\n\nEXERCISE = "01-typed-aliases"\n\n\n'
+        '@check(points=3, hint="A private check.")\n'
+        'async def test_about_is_private(client):\n'
+        '    expect_response(await client.get("/about"), status=200, json={"app_name": "Secret"})\n'
+    )
+    done = grade(SOLUTION, "--checks", tmp_path, "--json")
+    result = json.loads(done.stdout)["submissions"][0]
+    assert [check["name"] for check in result["checks"]][1:] == ["test_about_is_private"]
+    assert result["score"] == 1 and result["max_score"] == 4
+
+
+@pytest.mark.parametrize(
+    "args, reason",
+    [
+        (["no/such/notebook.ipynb"], "no such file"),
+        (["99"], "there is no exercise 99 (exercises: 01)"),
+        (["README.md", "--exercise", "01"], "not a notebook"),
+        ([str(SOLUTION), "--checks", "no/such/folder"], "--checks no/such/folder: no such folder"),
+        ([str(SOLUTION), str(SOLUTION), "--gradescope", "out"], "--gradescope writes one submission"),
+        ([str(SOLUTION), "--jobs", "0"], "must be 1 or more"),
+    ],
+)
+def test_bad_command_line_input_gets_one_line_and_a_non_zero_exit(args, reason):
+    check_one_line_refusal(grade(*args), reason)
+
+
+def test_a_notebook_named_for_no_exercise_is_refused(tmp_path):
+    path = tmp_path / "my-notes.ipynb"
+    nbformat.write(solution(), path)
+    check_one_line_refusal(grade(path), "cannot tell which exercise this is")
+
+
+def check_one_line_refusal(done, reason):
+    assert done.returncode != 0
+    output = (done.stdout + done.stderr).strip()
+    assert reason in output, output
+    assert "Traceback" not in output
