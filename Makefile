@@ -11,7 +11,7 @@ JOBS ?= auto
 # Builds and tests run with no network but loopback where the machine allows it (book/offline.py).
 OFFLINE := $(PY) -m book.offline
 
-.PHONY: book test lab serve release execute constraints clean
+.PHONY: book test lab serve grade watch progress release execute constraints clean
 
 $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -36,6 +36,18 @@ serve:
 	@test -f _build/html/index.html || { echo "error: the site is not built yet: run make book" >&2; exit 1; }
 	@echo "Serving the site on http://$(HOST):$(PORT)/ (Ctrl-C stops)"
 	$(PYTHON) -m http.server $(PORT) --bind $(HOST) --directory _build/html
+
+# Grade an exercise in exercises/: make grade EX=01 (hidden checks and hints; exit 0 = full marks)
+grade: $(INSTALLED)
+	@test -n "$(EX)" || { echo 'error: say which exercise: make grade EX=01' >&2; exit 2; }
+	@$(PY) -m book grade $(EX)
+
+watch: $(INSTALLED)
+	@test -n "$(EX)" || { echo 'error: say which exercise: make watch EX=01' >&2; exit 2; }
+	@$(PY) -m book watch $(EX)
+
+progress: $(INSTALLED)
+	@$(PY) -m book progress
 
 release: $(INSTALLED)
 	$(PY) -m book release

@@ -44,7 +44,10 @@ def status_of(path: Path) -> Row:
     else:
         status = "in progress"
     first_failure = next((check for check in submission.checks if not check.passed), None)
-    note = submission.error or (f"next: {first_failure.title}" if first_failure else "")
+    if submission.error or status != "broken":
+        note = submission.error or (f"next: {first_failure.title}" if first_failure else "")
+    else:
+        note = first_failure.message.splitlines()[0]
     return Row(path.stem, status, submission.score, submission.max_score, note)
 
 

@@ -44,7 +44,7 @@ def test_the_landing_page_introduces_the_course_and_links_the_chapters():
         assert f'href="{doc}.html"' in intro, doc
 
 
-@pytest.mark.parametrize("doc", toc_files("Chapters"))
+@pytest.mark.parametrize("doc", [doc for doc in toc_files() if doc.startswith("chapters/")])
 def test_chapter_pages_show_the_outputs_of_every_code_cell(doc):
     notebook = nbformat.read(ROOT / f"{doc}.ipynb", as_version=4)
     text = text_of(doc)
@@ -55,7 +55,7 @@ def test_chapter_pages_show_the_outputs_of_every_code_cell(doc):
                     assert line.strip() in text, f"{doc}: output line {line!r} not on the page"
 
 
-@pytest.mark.parametrize("doc", toc_files("Exercises"))
+@pytest.mark.parametrize("doc", [doc for doc in toc_files("Exercises") if doc.startswith("exercises/")])
 def test_exercise_pages_show_the_starter_and_no_solution_code(doc):
     text = text_of(doc)
     assert "NotImplementedError" in text
