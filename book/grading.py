@@ -182,15 +182,35 @@ def _run_child(notebook: Path, checks: Path, report: Path, cell_timeout: float, 
         "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={cell_timeout:g}",
         "--submission", str(notebook), "--book-report", str(report), f"--book-cell-timeout={cell_timeout:g}",
     ]
+    # The child's own output is not the report (a notebook could print a fake one): discard it.
+    child = subprocess.Popen(command, cwd=notebook.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
     try:
-        # The child's own output is not the report (a notebook could print a fake one): discard it.
-        done = subprocess.run(command, cwd=notebook.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, timeout=time_limit)
+        returncode = child.wait(timeout=time_limit)
     except subprocess.TimeoutExpired:
         return f"stopped after the time limit of {time_limit:g} s (an endless loop?)"
-    if done.returncode not in (0, 1):  # 1: some test failed, which the report says
-        return f"the grading process ended early (exit status {done.returncode}: os._exit or a crash in a cell?)"
+    finally:
+        _stop_tree(child)
+    if returncode not in (0, 1):  # 1: some test failed, which the report says
+        return f"the grading process ended early (exit status {returncode}: os._exit or a crash in a cell?)"
     return ""  # exit status 0 proves nothing by itself: the report must also have reached its end
+
+
+def _stop_tree(child: subprocess.Popen) -> None:
+    """Kill the child and everything it started: its kernel (which Jupyter puts in a session of
+    its own, out of reach of a process-group kill) and any process a cell started."""
+    import psutil  # comes with ipykernel
+
+    try:
+        processes = [psutil.Process(child.pid), *psutil.Process(child.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        processes = []
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    child.wait()
 
 
 def _results(exercise: Exercise, entries: list[dict], stopped: str, tampered: str,

@@ -8,6 +8,7 @@ import csv
 import json
 import subprocess
 import sys
+import time
 
 import nbformat
 import pytest
@@ -247,3 +248,32 @@ def check_one_line_refusal(done, reason):
     output = (done.stdout + done.stderr).strip()
     assert reason in output, output
     assert "Traceback" not in output
+
+
+def test_a_submission_past_the_time_limit_is_stopped_with_what_it_started(tmp_path):
+    pid_file = tmp_path / "started.pid"
+    nb = with_cell_after_given(f"import subprocess\nchild = subprocess.Popen(['sleep', '60'])\n"
+                               f"open({str(pid_file)!r}, 'w').write(str(child.pid))")
+    for _ in range(3):
+        nb.cells.insert(5, nbformat.v4.new_code_cell("import time\ntime.sleep(1.5)"))
+    path = tmp_path / f"{EXERCISE}.ipynb"
+    nbformat.write(nb, path)
+    done = grade(path, "--time-limit", "3", "--json")
+    result = json.loads(done.stdout)["submissions"][0]
+    assert result["error"] == "stopped after the time limit of 3 s (an endless loop?)"
+    assert result["score"] == 0 and done.returncode == 1
+    started = int(pid_file.read_text())
+    assert not running(started), "a process the stopped submission started is still running"
+
+
+def running(pid, wait=3.0):
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            state = open(f"/proc/{pid}/stat").read().split()[2]
+        except FileNotFoundError:
+            return False
+        if state == "Z":  # killed, waiting to be reaped
+            return False
+        time.sleep(0.1)
+    return True
