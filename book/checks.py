@@ -36,17 +36,30 @@ def check(*, points: int = 1, hint: str):
 class CheckFailed(AssertionError):
     """A check's failure, in the learner's terms."""
 
-    def __init__(self, *, called: str, got: str, expected: str) -> None:
-        self.called, self.got, self.expected = called, got, expected
+    def __init__(self, *, called: str, got: str, expected: str, seen: str = "") -> None:
+        self.called, self.got, self.expected, self.seen = called, got, expected, seen
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        return f"called    {self.called}\ngot       {self.got}\nexpected  {self.expected}"
+        text = f"called    {self.called}\ngot       {self.got}\nexpected  {self.expected}"
+        if self.seen:  # what FastAPI resolved, when that explains the failure (book.graph, book.trace)
+            text += "\nseen      " + "\n          ".join(self.seen.splitlines())
+        return text
 
 
-def expect(ok: bool, *, called: str, got: Any, expected: str) -> None:
+def expect(ok: bool, *, called: str, got: Any, expected: str, seen: str = "") -> None:
     if not ok:
-        raise CheckFailed(called=called, got=shorten(got), expected=expected)
+        raise CheckFailed(called=called, got=shorten(got), expected=expected, seen=seen)
+
+
+def resolved(app, route: str) -> str:
+    """The dependency graph of `route` as text, to quote in a failure; "" if it cannot be drawn."""
+    from book.dependency_graph import graph
+
+    try:
+        return str(graph(app, route))
+    except Exception:  # the learner's app may not even have the route: the failure says so already
+        return ""
 
 
 def describe_request(request: httpx.Request) -> str:
@@ -74,6 +87,7 @@ def expect_response(
     json: Any = _MISSING,
     headers: dict[str, str] | None = None,
     called: str | None = None,
+    seen: str = "",
 ) -> None:
     """Compare a response with what the exercise asks for; fail with all three lines if it differs."""
     called = called or describe_request(response.request)
@@ -94,7 +108,7 @@ def expect_response(
         got = describe_response(response)
         for name in headers or {}:
             got += f"  [{name}: {response.headers.get(name, '(missing)')}]"
-        raise CheckFailed(called=called, got=got, expected=wanted)
+        raise CheckFailed(called=called, got=got, expected=wanted, seen=seen)
 
 
 def shorten(value: Any, limit: int = MAX_SHOWN) -> str:

@@ -53,7 +53,7 @@ def _failure(message: str, hint: str, paint) -> list[str]:
     out = []
     for line in message.splitlines():
         # "called    GET /x": continuation lines line up under the value, not the label
-        labelled = line[:10].rstrip() in ("called", "got", "expected")
+        labelled = line[:10].rstrip() in ("called", "got", "expected", "seen", "")
         out.extend(_wrapped(line, indent="    ", follow="              " if labelled else "    "))
     if hint:
         out.extend(paint(DIM, line) for line in _wrapped(f"hint      {hint}", indent="    ", follow="              "))

@@ -84,3 +84,14 @@ def test_only_pages_in_the_table_of_contents_are_published():
     }
     pages = published - {"index", "search", "genindex"}
     assert pages == {"intro", *toc_files()}
+
+
+@pytest.mark.parametrize("doc", [doc for doc in toc_files() if doc.startswith("chapters/")])
+def test_every_picture_a_chapter_draws_is_on_its_page(doc):
+    notebook = nbformat.read(ROOT / f"{doc}.ipynb", as_version=4)
+    pictures = sum("image/svg+xml" in output.get("data", {}) for cell in notebook.cells
+                   for output in cell.get("outputs", []))
+    images = re.findall(r'<img[^>]+src="([^"]+\.svg)"', page(doc))
+    assert len(images) == pictures
+    for source in images:
+        assert (SITE / doc).parent.joinpath(source).resolve().is_file(), source

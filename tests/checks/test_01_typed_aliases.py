@@ -6,7 +6,7 @@ callable, and an override of that callable must reach every endpoint that uses t
 
 from typing import Annotated, get_args, get_origin
 
-from book.checks import CheckFailed, check, expect, expect_response
+from book.checks import CheckFailed, check, expect, expect_response, resolved
 
 EXERCISE = "01-typed-aliases"
 
@@ -119,9 +119,10 @@ async def test_overriding_pagination_reaches_both_lists(notebook, app, client):
     app.dependency_overrides[notebook.pagination] = lambda: notebook.Page(skip=3, limit=2)
     notes = await client.get("/notes")
     expect(ids(notes) == [4, 5], called="GET /notes with pagination overridden to Page(skip=3, limit=2)",
-           got=ids(notes), expected="the notes with ids 4, 5")
+           got=ids(notes), expected="the notes with ids 4, 5", seen=resolved(app, "GET /notes"))
     expect_response(await client.get("/tags"), status=200, json=ALL_TAGS[3:5],
-                    called="GET /tags with pagination overridden to Page(skip=3, limit=2)")
+                    called="GET /tags with pagination overridden to Page(skip=3, limit=2)",
+                    seen=resolved(app, "GET /tags"))
 
 
 @check(points=2, hint="""/about must get its settings from the SettingsDep alias, so that overriding
