@@ -64,6 +64,18 @@ async def notebook(request, submission_path):
         pytest.fail(failures[submission_path], pytrace=False)
     yield module
     sys.modules.pop(module.__name__, None)
+    await _dispose_engines(module)
+
+
+async def _dispose_engines(module) -> None:
+    """Close the database engines a notebook opened, so no connection (or its thread) outlives a check."""
+    if "sqlalchemy.ext.asyncio" not in sys.modules:
+        return
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    for value in list(vars(module).values()):
+        if isinstance(value, AsyncEngine):
+            await value.dispose()
 
 
 @pytest.fixture

@@ -65,10 +65,11 @@ def has_regions(source: str) -> bool:
     return any(BEGIN.match(line) for line in source.splitlines())
 
 
-def solution_lines(source: str) -> list[str]:
+def solution_lines(source: str, *, shortest: int = 20) -> list[str]:
     """The code inside a cell's solution regions, stripped, without comments or blank lines.
 
-    What must never appear in an exercise notebook or on an exercise page.
+    What must never appear in an exercise notebook or on an exercise page. Lines shorter than
+    `shortest` (`raise`, `except Exception:`) give nothing away and may well be in given code.
     """
     lines, inside = [], False
     for line in source.splitlines():
@@ -76,7 +77,7 @@ def solution_lines(source: str) -> list[str]:
             inside = True
         elif END.match(line):
             inside = False
-        elif inside and line.strip() and not line.strip().startswith("#"):
+        elif inside and len(line.strip()) >= shortest and not line.strip().startswith("#"):
             lines.append(line.strip())
     return lines
 

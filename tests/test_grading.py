@@ -226,7 +226,7 @@ def test_private_checks_folder(tmp_path):
     "args, reason",
     [
         (["no/such/notebook.ipynb"], "no such file"),
-        (["99"], "there is no exercise 99 (exercises: 01)"),
+        (["99"], "there is no exercise 99 (exercises: 01, 02"),
         (["README.md", "--exercise", "01"], "not a notebook"),
         ([str(SOLUTION), "--checks", "no/such/folder"], "--checks no/such/folder: no such folder"),
         ([str(SOLUTION), str(SOLUTION), "--gradescope", "out"], "--gradescope writes one submission"),
