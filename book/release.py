@@ -82,6 +82,17 @@ def solution_lines(source: str, *, shortest: int = 20) -> list[str]:
     return lines
 
 
+def secret_lines(solution: nbformat.NotebookNode) -> set[str]:
+    """The solution lines an exercise must not show: region code that the given code lacks."""
+    region, given = set(), set()
+    for cell in solution.cells:
+        if cell.cell_type != "code":
+            continue
+        region.update(solution_lines(cell.source))
+        given.update(line.strip() for line in stub_source(cell.source).splitlines())
+    return region - given
+
+
 def starter(solution: nbformat.NotebookNode, *, name: str = "notebook") -> nbformat.NotebookNode:
     """The exercise notebook made from a solution notebook."""
     nb = nbformat.from_dict(solution)
