@@ -151,6 +151,44 @@ async def get_session() -> AsyncIterator[AsyncSession]:
       """async def read_tasks(project_id: int, user: CurrentUser, session: DBSession) -> list[str]:
     return list(await session.scalars(select(Task.title).where(Task.project_id == project_id).order_by(Task.id)))"""),
      {"test_another_tenants_project_is_indistinguishable_from_a_missing_one", "test_every_project_route_uses_the_validator"}),
+    ("06-lifespan-resources", "the Redis client is never closed",
+     ("""        await http.aclose()
+        await redis.aclose()""", """        await http.aclose()"""),
+     {"test_both_clients_are_closed_at_shutdown"}),
+    ("06-lifespan-resources", "the clients are made at module level, not at startup",
+     ("""@asynccontextmanager
+async def lifespan(app: FastAPI):
+    http = make_http_client()
+    redis = make_redis()""", """http = make_http_client()
+redis = make_redis()
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):"""),
+     {"test_one_client_of_each_for_many_requests", "test_both_clients_are_closed_at_shutdown"}),
+    ("06-lifespan-resources", "the endpoint reads request.state itself instead of HTTPClient",
+     ("""async def convert(currency: str, amount: float, http: HTTPClient, redis: RedisClient) -> dict:""",
+      """async def convert(currency: str, amount: float, request: Request, redis: RedisClient) -> dict:
+    http = request.state.http"""),
+     {"test_the_http_client_comes_through_the_dependency"}),
+    ("07-request-cache", "get_permissions loads the profile itself",
+     ("""async def get_permissions(profile: Profile) -> list[str]:
+    return sorted(profile["permissions"])""", """async def get_permissions(x_user: Annotated[int, Header()]) -> list[str]:
+    return sorted((await load_profile(x_user))["permissions"])"""),
+     {"test_the_profile_loads_once_per_request", "test_nothing_is_cached_across_requests_or_users",
+      "test_permissions_and_theme_depend_on_the_profile", "test_overriding_the_profile_reaches_everything"}),
+    ("07-request-cache", "profiles are kept in a global dict between requests",
+     ("""async def get_profile(x_user: Annotated[int, Header()]) -> dict:
+    profile = await load_profile(x_user)""", """SEEN: dict = {}
+
+
+async def get_profile(x_user: Annotated[int, Header()]) -> dict:
+    profile = SEEN.get(x_user) or await load_profile(x_user)
+    SEEN[x_user] = profile"""),
+     {"test_nothing_is_cached_across_requests_or_users"}),
+    ("07-request-cache", "EventId keeps the default use_cache=True",
+     ("EventId = Annotated[int, Depends(new_event_id, use_cache=False)]", "EventId = Annotated[int, Depends(new_event_id)]"),
+     {"test_event_ids_are_fresh_at_every_use"}),
 ]
 
 
