@@ -189,6 +189,23 @@ async def get_profile(x_user: Annotated[int, Header()]) -> dict:
     ("07-request-cache", "EventId keeps the default use_cache=True",
      ("EventId = Annotated[int, Depends(new_event_id, use_cache=False)]", "EventId = Annotated[int, Depends(new_event_id)]"),
      {"test_event_ids_are_fresh_at_every_use"}),
+    ("08-redis-cache", "the key leaves the tenant out",
+     ('        return f"v1:{self.tenant}:product:{name}"', '        return f"v1:product:{name}"'),
+     {"test_tenants_never_share_an_entry"}),
+    ("08-redis-cache", "entries are stored without a TTL",
+     ("await self.redis.set(self.key(name), json.dumps(value), ex=CACHE_TTL)",
+      "await self.redis.set(self.key(name), json.dumps(value))"),
+     {"test_entries_are_stored_with_a_ttl"}),
+    ("08-redis-cache", "a write does not drop the cached entry",
+     ("""    await cache.forget(name)
+    return response.json()""", """    return response.json()"""),
+     {"test_a_write_invalidates_the_entry"}),
+    ("08-redis-cache", "a Redis error on read is not caught",
+     ("""        try:
+            raw = await self.redis.get(self.key(name))
+        except redis.exceptions.ConnectionError:
+            return None""", """        raw = await self.redis.get(self.key(name))"""),
+     {"test_a_redis_outage_gives_uncached_answers"}),
 ]
 
 
