@@ -206,6 +206,18 @@ async def get_profile(x_user: Annotated[int, Header()]) -> dict:
         except redis.exceptions.ConnectionError:
             return None""", """        raw = await self.redis.get(self.key(name))"""),
      {"test_a_redis_outage_gives_uncached_answers"}),
+    ("09-background-work", "the mail is sent in the endpoint, before the response",
+     ("    tasks.add_task(send_welcome, mailer, body.email)", "    send_welcome(mailer, body.email)"),
+     {"test_the_mail_is_a_task_that_runs_after_the_response"}),
+    ("09-background-work", "the task uses the global MAILER, not the request's mailer",
+     ("    tasks.add_task(send_welcome, mailer, body.email)", "    tasks.add_task(send_welcome, MAILER, body.email)"),
+     {"test_the_mailer_comes_through_the_dependency", "test_a_failing_mailer_changes_nothing_for_the_client"}),
+    ("09-background-work", "a failing mailer's error escapes the task",
+     ("""    try:
+        mailer.send(email, "Welcome!")
+    except Exception:
+        FAILED.append(email)""", """    mailer.send(email, "Welcome!")"""),
+     {"test_a_failing_mailer_changes_nothing_for_the_client"}),
 ]
 
 
