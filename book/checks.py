@@ -13,6 +13,10 @@ A failure reads: what was called, what came back, what was expected.
 from __future__ import annotations
 
 import json as jsonlib
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -115,3 +119,29 @@ def shorten(value: Any, limit: int = MAX_SHOWN) -> str:
     text = value if isinstance(value, str) else repr(value)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@asynccontextmanager
+async def another_database(base) -> AsyncIterator:
+    """A fresh SQLite file database with the tables of `base` (a DeclarativeBase); yields a session
+    factory. For checks that override a notebook's session dependency and watch where data goes."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+    with tempfile.TemporaryDirectory() as folder:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{Path(folder) / 'other.db'}")
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(base.metadata.create_all)
+            yield async_sessionmaker(engine, expire_on_commit=False)
+        finally:
+            await engine.dispose()
+
+
+def session_dependency(session_factory):
+    """A yield dependency handing out sessions from `session_factory`, to put in dependency_overrides."""
+
+    async def other_session():
+        async with session_factory() as session:
+            yield session
+
+    return other_session

@@ -72,7 +72,7 @@ class Node:
         return found
 
 
-class Graph:
+class Graph(drawing.TextAndPicture):
     """The resolved dependency graph of one route."""
 
     def __init__(self, route: Route, root: Node) -> None:
@@ -89,12 +89,6 @@ class Graph:
         lines = [f"{self.route.method} {self.route.path}"]
         lines += _tree_lines(self.root, prefix="", last=True, top=True)
         return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(str(self))
 
     def _repr_svg_(self) -> str:
         rows = [(depth, _title(node), " · ".join(node.badges), _style(node)) for depth, node in self.root.walk()]

@@ -8,6 +8,16 @@ from __future__ import annotations
 
 from html import escape
 
+class TextAndPicture:
+    """Shown as its text by print() and repr(), and as its SVG picture (_repr_svg_) in Jupyter."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(str(self))
+
+
 CHAR = 7.2  # width of one 12px monospace character
 ROW = 44
 INDENT = 26

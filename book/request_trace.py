@@ -33,8 +33,8 @@ class Event:
     detail: str = ""
 
 
-@dataclass
-class Trace:
+@dataclass(repr=False)
+class Trace(drawing.TextAndPicture):
     request: str
     graph: Graph
     events: list[Event] = field(default_factory=list)
@@ -53,12 +53,6 @@ class Trace:
             text = f"{event.who} {event.detail}".rstrip()
             lines.append(f"{step:>3}  {event.kind:<{width}}  {text}")
         return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return str(self)
-
-    def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(str(self))
 
     def _repr_svg_(self) -> str:
         lanes: list[str] = []

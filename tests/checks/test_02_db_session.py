@@ -5,15 +5,13 @@ get_session, one per request, and every connection goes back to the pool.
 """
 
 import asyncio
-import tempfile
 from collections import Counter
-from pathlib import Path
 
 from sqlalchemy import event, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 import book
-from book.checks import check, expect, expect_response, resolved
+from book.checks import another_database, check, expect, expect_response, resolved, session_dependency
 
 EXERCISE = "02-db-session"
 
@@ -96,19 +94,12 @@ async def test_no_connection_is_left_checked_out(notebook, client):
     get_session (as tests do) changes the database of every endpoint. An endpoint that opens
     SessionLocal() itself ignores the override.""")
 async def test_overriding_the_session_reaches_every_endpoint(notebook, app, client):
-    with tempfile.TemporaryDirectory() as folder:
-        other = create_async_engine(f"sqlite+aiosqlite:///{Path(folder) / 'other.db'}")
+    async with another_database(notebook.Base) as OtherSession:
+        async with OtherSession() as session:
+            session.add(notebook.Note(id=7, title="Elsewhere", body="other db"))
+            await session.commit()
+        app.dependency_overrides[notebook.get_session] = session_dependency(OtherSession)
         try:
-            async with other.begin() as connection:
-                await connection.run_sync(notebook.Base.metadata.create_all)
-                await connection.execute(notebook.Note.__table__.insert().values(id=7, title="Elsewhere", body="other db"))
-            OtherSession = async_sessionmaker(other, expire_on_commit=False)
-
-            async def other_session():
-                async with OtherSession() as session:
-                    yield session
-
-            app.dependency_overrides[notebook.get_session] = other_session
             seen = resolved(app, "GET /notes")
             listed = await client.get("/notes")
             expect_response(listed, status=200, json=[{"id": 7, "title": "Elsewhere"}],
@@ -127,7 +118,6 @@ async def test_overriding_the_session_reaches_every_endpoint(notebook, app, clie
                    expected='["Elsewhere", "Sent elsewhere", "Batch elsewhere"]')
         finally:
             app.dependency_overrides.clear()
-            await other.dispose()
     async with notebook.SessionLocal() as session:
         own = await session.scalar(select(func.count()).select_from(notebook.Note))
     expect(own == 0, called="the notebook's own database after those requests", got=f"{own} notes",

@@ -4,12 +4,7 @@ Every shape of bad credentials gets 401 with WWW-Authenticate: Bearer; tokens ar
 hash, through the session dependency, and never come back in a response.
 """
 
-import tempfile
-from pathlib import Path
-
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-
-from book.checks import check, expect, expect_response, resolved
+from book.checks import another_database, check, expect, expect_response, resolved, session_dependency
 
 EXERCISE = "03-current-user"
 
@@ -69,22 +64,13 @@ async def test_the_stored_hash_is_not_a_token(notebook, client):
 @check(points=2, hint="""get_current_user must look the user up through DBSession (the session
     dependency), so that overriding get_session, as tests do, changes where users come from.""")
 async def test_the_user_lookup_goes_through_the_session_dependency(notebook, app, client):
-    with tempfile.TemporaryDirectory() as folder:
-        other = create_async_engine(f"sqlite+aiosqlite:///{Path(folder) / 'other.db'}")
+    async with another_database(notebook.Base) as OtherSession:
+        async with OtherSession() as session:
+            session.add(notebook.User(id=41, name="Someone else", token_hash=notebook.hash_token(notebook.TOKENS["Ada"])))
+            session.add(notebook.Note(id=5, owner_id=41, title="Elsewhere"))
+            await session.commit()
+        app.dependency_overrides[notebook.get_session] = session_dependency(OtherSession)
         try:
-            async with other.begin() as connection:
-                await connection.run_sync(notebook.Base.metadata.create_all)
-            OtherSession = async_sessionmaker(other, expire_on_commit=False)
-            async with OtherSession() as session:
-                session.add(notebook.User(id=41, name="Someone else", token_hash=notebook.hash_token(notebook.TOKENS["Ada"])))
-                session.add(notebook.Note(id=5, owner_id=41, title="Elsewhere"))
-                await session.commit()
-
-            async def other_session():
-                async with OtherSession() as session:
-                    yield session
-
-            app.dependency_overrides[notebook.get_session] = other_session
             headers = auth(f"Bearer {notebook.TOKENS['Ada']}")
             expect_response(await client.get("/me", headers=headers), status=200,
                             json={"id": 41, "name": "Someone else"},
@@ -94,7 +80,6 @@ async def test_the_user_lookup_goes_through_the_session_dependency(notebook, app
                             called="GET /notes with Ada's token, get_session overridden by another database")
         finally:
             app.dependency_overrides.clear()
-            await other.dispose()
 
 
 @check(points=1, hint="""GET /notes returns only the caller's notes: filter on Note.owner_id == user.id,
