@@ -218,6 +218,21 @@ async def get_profile(x_user: Annotated[int, Header()]) -> dict:
     except Exception:
         FAILED.append(email)""", """    mailer.send(email, "Welcome!")"""),
      {"test_a_failing_mailer_changes_nothing_for_the_client"}),
+    ("11-router-scopes", "a missing scope is refused without the scope hint",
+     ("""        raise HTTPException(403, f"missing scopes {missing}",
+                            headers={"WWW-Authenticate": f'Bearer scope="{required.scope_str}"'})""",
+      """        raise HTTPException(403, f"missing scopes {missing}")"""),
+     {"test_refusals_carry_the_right_challenge"}),
+    ("11-router-scopes", "each route asks for notes:read itself; the router asks for nothing",
+     ("""notes = APIRouter(prefix="/notes", dependencies=[Security(get_token_scopes, scopes=["notes:read"])])
+
+
+@notes.get("")""", """notes = APIRouter(prefix="/notes")
+
+
+@notes.get("", dependencies=[Security(get_token_scopes, scopes=["notes:read"])])"""),
+     {"test_each_scope_is_declared_where_it_belongs", "test_every_token_on_every_route",
+      "test_openapi_lists_the_scopes"}),
 ]
 
 
