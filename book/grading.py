@@ -190,13 +190,13 @@ def _run_child(notebook: Path, checks: Path, report: Path, cell_timeout: float, 
     except subprocess.TimeoutExpired:
         return f"stopped after the time limit of {time_limit:g} s (an endless loop?)"
     finally:
-        _stop_tree(child)
+        stop_tree(child)
     if returncode not in (0, 1):  # 1: some test failed, which the report says
         return f"the grading process ended early (exit status {returncode}: os._exit or a crash in a cell?)"
     return ""  # exit status 0 proves nothing by itself: the report must also have reached its end
 
 
-def _stop_tree(child: subprocess.Popen) -> None:
+def stop_tree(child: subprocess.Popen) -> None:
     """Kill the child and everything it started: its kernel (which Jupyter puts in a session of
     its own, out of reach of a process-group kill) and any process a cell started."""
     import psutil  # comes with ipykernel

@@ -12,6 +12,7 @@ import ast
 import contextlib
 import inspect
 import io
+import linecache
 import signal
 import sys
 import threading
@@ -109,21 +110,34 @@ def _compile(cell: Cell, filename: str) -> types.CodeType:
         raise NotebookError(f"{cell.where}: SyntaxError on line {exc.lineno}: {exc.msg}") from None
 
 
-async def run(path: str | Path, *, module_name: str = "submission", cell_timeout: float | None = None) -> types.ModuleType:
+async def run(
+    path: str | Path,
+    *,
+    module_name: str = "submission",
+    cell_timeout: float | None = None,
+    patch: tuple[str, str] | None = None,
+) -> types.ModuleType:
     """Run the notebook's code cells, in order, as one module; return the module.
 
     The first cell that fails stops the run with a NotebookError naming the cell, because
     every later cell builds on it. What the cells print is discarded. With `cell_timeout`, a cell
     that runs longer (an endless loop, a wait that never ends) is stopped and reported.
+    `patch` = (old, new) runs the notebook with `old`, which must occur exactly once in its code,
+    replaced by `new`: how a broken variant of a given app is made (mutation testing).
     """
     path = Path(path)
     cells = code_cells(read(path))
+    if patch is not None:
+        cells = _patched(cells, *patch)
     module = types.ModuleType(module_name, f"The code of {path.name}")
     module.__file__ = str(path)
     # Registered so that pydantic and dataclasses can resolve the notebook's own types.
     sys.modules[module_name] = module
     for cell in cells:
-        code = _compile(cell, f"<{path.name} {cell.where}>")
+        filename = f"<{path.name} {cell.where}>"
+        code = _compile(cell, filename)
+        # Kept in linecache, as IPython does, so that a traceback can quote the cell's line.
+        linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)
         try:
             with _discarding_output(), _time_limit(cell_timeout):
                 if code.co_flags & inspect.CO_COROUTINE:
@@ -138,6 +152,15 @@ async def run(path: str | Path, *, module_name: str = "submission", cell_timeout
         except Exception as exc:
             raise NotebookError(f"{cell.where} raised {type(exc).__name__}: {_first_line(exc)}") from None
     return module
+
+
+def _patched(cells: list[Cell], old: str, new: str) -> list[Cell]:
+    found = sum(cell.source.count(old) for cell in cells)
+    if found != 1:
+        shown = first_line(old, 60)
+        raise NotebookError(f"the given code was changed: `{shown}` should occur once, not {found} times; "
+                            "restore the given cells")
+    return [Cell(cell.index, cell.source.replace(old, new), cell.tags) for cell in cells]
 
 
 class _Discard(io.TextIOBase):

@@ -36,6 +36,13 @@ def test_the_untouched_starter_fails_every_check(check_module, checks_against):
 
 
 # (exercise, what the learner did wrong, text replaced in the solution, checks that must fail)
+EVERY_BUG_CAUGHT = {  # exercise 10: none counts while the tests fail against the given app
+    "test_you_catch_an_app_that_accepts_any_token", "test_you_catch_a_401_without_its_challenge",
+    "test_you_catch_a_list_of_everyones_bookmarks", "test_you_catch_deleting_someone_elses_bookmark",
+    "test_you_catch_a_member_seeing_the_stats", "test_you_catch_an_admin_refused",
+    "test_you_catch_duplicate_bookmarks", "test_you_catch_one_url_for_everyone",
+    "test_you_catch_a_bookmark_that_is_never_saved",
+}
 MUTANTS = [
     ("01-typed-aliases", "the alias wraps pagination in a lambda",
      ("PageDep = Annotated[Page, Depends(pagination)]",
@@ -223,6 +230,42 @@ async def get_profile(x_user: Annotated[int, Header()]) -> dict:
                             headers={"WWW-Authenticate": f'Bearer scope="{required.scope_str}"'})""",
       """        raise HTTPException(403, f"missing scopes {missing}")"""),
      {"test_refusals_carry_the_right_challenge"}),
+    # Exercise 10 is graded on the learner's tests: these are mistakes in tests, not in an app.
+    ("10-testing-overrides", "the api fixture shares one session between all requests",
+     ("""    async def session_for_tests():
+        async with database() as session:
+            yield session
+""", """    shared = database()
+
+    async def session_for_tests():
+        yield shared
+"""),
+     {"test_you_catch_a_bookmark_that_is_never_saved"}),
+    ("10-testing-overrides", "the api fixture never clears the overrides",
+     ("    app.dependency_overrides.clear()  # after every test, passed or failed", "    pass"),
+     {"test_no_override_outlives_its_test"}),
+    ("10-testing-overrides", "the api fixture replaces SessionLocal instead of overriding get_session",
+     ("""    app.dependency_overrides[get_session] = session_for_tests
+    yield app
+""", """    global SessionLocal
+    original, SessionLocal = SessionLocal, database
+    yield app
+    SessionLocal = original
+"""),
+     {"test_dependencies_are_swapped_with_overrides"}),
+    ("10-testing-overrides", "the api fixture forgets to override get_session",
+     ("    app.dependency_overrides[get_session] = session_for_tests\n", ""),
+     {"test_your_tests_pass_against_the_given_app", "test_the_apps_own_database_is_never_opened",
+      "test_dependencies_are_swapped_with_overrides", *EVERY_BUG_CAUGHT}),
+    ("10-testing-overrides", "no test sends an unknown token",
+     ("""    assert (await client.get("/bookmarks", headers={"Authorization": "Bearer nobody-token"})).status_code == 401
+""", ""),
+     {"test_you_catch_an_app_that_accepts_any_token"}),
+    ("10-testing-overrides", "a test expects 403 where the app rightly answers 401",
+     ("""    response = await client.get("/bookmarks")
+    assert response.status_code == 401""", """    response = await client.get("/bookmarks")
+    assert response.status_code == 403"""),
+     {"test_your_tests_pass_against_the_given_app", *EVERY_BUG_CAUGHT}),
     ("11-router-scopes", "each route asks for notes:read itself; the router asks for nothing",
      ("""notes = APIRouter(prefix="/notes", dependencies=[Security(get_token_scopes, scopes=["notes:read"])])
 

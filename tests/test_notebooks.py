@@ -102,3 +102,24 @@ def test_an_enormous_file_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(notebooks, "MAX_NOTEBOOK_BYTES", 100)
     with pytest.raises(notebooks.NotebookError, match="too large"):
         notebooks.read(write(tmp_path, "x = '" + "y" * 200 + "'"))
+
+
+async def test_a_patch_runs_a_variant_of_the_code(tmp_path):
+    path = write(tmp_path, "limit = 10", "doubled = limit * 2")
+    assert (await notebooks.run(path, patch=("limit = 10", "limit = 3"))).doubled == 6
+
+
+@pytest.mark.parametrize("old", ["limit = 99", "limit"])
+async def test_a_patch_that_does_not_match_exactly_once_says_the_code_changed(tmp_path, old):
+    with pytest.raises(notebooks.NotebookError, match="the given code was changed"):
+        await notebooks.run(write(tmp_path, "limit = 10", "doubled = limit * 2"), patch=(old, "x"))
+
+
+async def test_a_traceback_can_quote_the_cells_line(tmp_path):
+    import traceback
+
+    module = await notebooks.run(write(tmp_path, "def boom():\n    raise ValueError('from a cell')"))
+    try:
+        module.boom()
+    except ValueError as exc:
+        assert "raise ValueError('from a cell')" in "".join(traceback.format_exception(exc))

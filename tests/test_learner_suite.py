@@ -1,0 +1,157 @@
+"""Running a learner's own tests (exercise 10): outcomes, and how the tests swap dependencies."""
+
+import linecache
+import textwrap
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from book.learner_suite import SuiteResult, run_tests, run_variants
+
+APP = '''
+import httpx
+import pytest
+from fastapi import Depends, FastAPI
+
+def get_greeting() -> str:
+    return "hello"
+
+app = FastAPI()
+
+@app.get("/")
+async def home(greeting: str = Depends(get_greeting)) -> dict:
+    return {"greeting": greeting}
+'''
+
+CLIENT = '''
+pytestmark = pytest.mark.anyio
+
+@pytest.fixture
+async def client():
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        yield http
+'''
+
+
+def namespace(*sources: str) -> dict:
+    """Run cells as a notebook's kernel would: one namespace, each cell's source kept in linecache."""
+    scope: dict = {"__name__": "learner_notebook"}
+    for number, source in enumerate((APP, CLIENT, *sources)):
+        source, filename = textwrap.dedent(source), f"<cell {number}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), scope)
+    return scope
+
+
+def test_each_test_passes_or_fails_with_the_learners_line():
+    result = run_tests(namespace('''
+        async def test_home(client):
+            assert (await client.get("/")).json() == {"greeting": "hello"}
+
+        async def test_wrong(client):
+            response = await client.get("/")
+            assert response.status_code == 404
+    '''))
+    assert [(test.name, test.passed) for test in result.tests] == [("test_home", True), ("test_wrong", False)]
+    assert result.tests[1].message == "AssertionError at `assert response.status_code == 404`"
+    assert not result.passed and result.summary().startswith("test_wrong failed: AssertionError")
+    assert str(result).splitlines()[-1] == "1 passed, 1 failed"
+
+
+def test_overrides_are_recorded_and_those_left_behind_reported():
+    result = run_tests(namespace('''
+        async def test_override_and_forget(client):
+            app.dependency_overrides[get_greeting] = lambda: "hi"
+            assert (await client.get("/")).json() == {"greeting": "hi"}
+
+        async def test_after(client):
+            assert (await client.get("/")).json() == {"greeting": "hello"}
+    '''))
+    assert result.passed  # the leftover was cleared, so the next test ran on its own terms
+    assert result.overridden == ["get_greeting"]
+    assert result.left_behind == ["test_override_and_forget left overrides behind (get_greeting); "
+                                  "clear them in a fixture's teardown"]
+
+
+def test_a_global_replaced_during_a_test_is_reported_even_when_restored():
+    result = run_tests(namespace('''
+        @pytest.fixture
+        def patched(monkeypatch):
+            monkeypatch.setitem(globals(), "get_greeting", lambda: "hi")
+
+        def test_patched(patched):
+            assert get_greeting() == "hi"
+    '''))
+    assert result.passed
+    assert result.replaced_globals == ["test_patched replaced the global `get_greeting`; "
+                                       "swap dependencies with app.dependency_overrides"]
+
+
+def test_an_async_test_without_the_marker_fails_with_a_hint():
+    scope = namespace("async def test_unmarked():\n    pass")
+    del scope["pytestmark"]
+    (outcome,) = run_tests(scope).tests
+    assert not outcome.passed and "pytestmark = pytest.mark.anyio" in outcome.message
+
+
+def test_a_skipped_test_does_not_count_as_passed():
+    (outcome,) = run_tests(namespace("@pytest.mark.skip\ndef test_later():\n    pass")).tests
+    assert not outcome.passed and outcome.message.startswith("skipped")
+
+
+def test_no_tests_is_an_error_not_a_pass():
+    result = run_tests(namespace())
+    assert not result.passed and result.error.startswith("no tests found")
+
+
+def test_opening_the_apps_own_engine_is_reported():
+    result = run_tests(namespace('''
+        from sqlalchemy import text
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        engine = create_async_engine("sqlite+aiosqlite://")
+
+        async def test_uses_the_engine():
+            async with engine.connect() as connection:
+                await connection.execute(text("select 1"))
+            await engine.dispose()
+    '''))
+    assert result.passed and result.opened_database == ["test_uses_the_engine"]
+
+
+def notebook(tmp_path, *sources):
+    path = tmp_path / "suite.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(textwrap.dedent(source)) for source in (APP, CLIENT, *sources)]),
+                   path)
+    return path
+
+
+def test_variants_are_run_in_a_fresh_process(tmp_path):
+    path = notebook(tmp_path, '''
+        async def test_home(client):
+            assert (await client.get("/")).json() == {"greeting": "hello"}
+    ''')
+    results = run_variants(path, {"given": None, "broken": ('return "hello"', 'return "bye"'),
+                                  "changed": ('return "nothing like this"', "")})
+    assert results["given"].passed
+    assert not results["broken"].passed and "AssertionError" in results["broken"].summary()
+    assert results["changed"].error.startswith("the notebook did not run to the end: the given code was changed")
+
+
+def test_a_suite_that_never_ends_is_stopped(tmp_path):
+    path = notebook(tmp_path, "def test_forever():\n    while True:\n        pass")
+    results = run_variants(path, {"given": None}, time_limit=3)
+    assert results["given"].error == "your tests did not finish within 3 s (a test that never ends?)"
+
+
+def test_a_result_survives_the_trip_through_json():
+    from dataclasses import asdict
+
+    result = run_tests(namespace("def test_x():\n    pass"))
+    assert SuiteResult.from_dict(asdict(result)) == result
+
+
+@pytest.mark.parametrize("name", ["test_x"])
+def test_names_are_the_learners(name):
+    assert run_tests(namespace(f"def {name}():\n    pass")).tests[0].name == name
