@@ -25,6 +25,7 @@ async def serving(app) -> AsyncIterator:
                 scope = {**scope, "state": dict(state)}
             await app(scope, receive, send)
 
+        with_state.lifespan_state = state or {}  # for checks that look at the resources themselves
         yield with_state
 
 
