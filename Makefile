@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-JB := $(VENV)/bin/jupyter-book
+TEST_INSTALLED := $(VENV)/.installed-test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 JOBS ?= auto
@@ -11,7 +11,7 @@ JOBS ?= auto
 # Builds and tests run with no network but loopback where the machine allows it (book/offline.py).
 OFFLINE := $(PY) -m book.offline
 
-.PHONY: book test lab serve grade watch progress release execute constraints clean
+.PHONY: book book-class test lab serve grade watch progress release execute constraints clean
 
 $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -20,13 +20,23 @@ $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
-book: $(INSTALLED)
-	$(OFFLINE) $(JB) build . -W --keep-going
-	@echo "The site is built: open $(CURDIR)/_build/html/index.html, or run make serve"
+$(TEST_INSTALLED): $(INSTALLED) requirements-test.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	@touch $@
 
-test: $(INSTALLED)
+book: $(INSTALLED)
+	$(OFFLINE) $(PY) -m book.site
+	@echo "Open $(CURDIR)/_build/html/index.html, or run make serve"
+
+# The class edition: the site without the Solutions part, in _build/class/_build/html.
+book-class: $(INSTALLED)
+	$(OFFLINE) $(PY) -m book.site --class
+
+# Everything CI runs. The browser tests need Chromium (apt-get install chromium): without it they are
+# skipped here, and .ci/run, which installs it, makes them required.
+test: $(TEST_INSTALLED)
 	$(PY) -m book release --check
-	$(OFFLINE) $(JB) build . -W --keep-going --quiet
+	$(OFFLINE) $(PY) -m book.site --quiet
 	$(OFFLINE) $(PY) -m pytest -n $(JOBS) --dist loadfile
 
 lab: $(INSTALLED)

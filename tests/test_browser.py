@@ -1,0 +1,226 @@
+"""The built site in a real browser, as a reader meets it: Debian's Chromium, driven by Playwright.
+
+The site in _build/html is served on 127.0.0.1 and every page of the table of contents is
+visited once (a screenshot of each is kept in _build/screenshots/ for review); the tests then
+look at what the visits recorded. Anything a page asks of another host is refused and reported.
+Without a built site or a Chromium the tests are skipped, unless BOOK_REQUIRE_BROWSER is set,
+as .ci/run sets it: then they fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import nbformat
+import pytest
+import yaml
+
+from book import ROOT, SOLUTIONS
+from book.release import secret_lines
+
+SITE = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Every sphinx-book-theme page logs this one, harmlessly (../shared/TOOLING.md).
+KNOWN_CONSOLE_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def _unavailable() -> str:
+    if not (SITE / "index.html").exists():
+        return "the site is not built (make book)"
+    if not Path(CHROMIUM).exists():
+        return "no Chromium (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (make test installs it)"
+    return ""
+
+
+_REASON = _unavailable()
+if _REASON and os.environ.get("BOOK_REQUIRE_BROWSER"):
+    raise RuntimeError(f"the browser tests cannot run: {_REASON}")
+pytestmark = pytest.mark.skipif(bool(_REASON), reason=_REASON)
+
+
+def toc_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    return [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+
+
+PAGES = toc_pages()
+CHAPTERS = [page for page in PAGES if re.match(r"chapters/\d\d-", page)]
+EXERCISES = [page for page in PAGES if page.startswith("exercises/")]
+
+
+@dataclass
+class Visit:
+    page: str
+    console_errors: list[str] = field(default_factory=list)
+    outside_requests: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    broken_images: list[str] = field(default_factory=list)
+    outputs: int = 0  # visible cell output blocks
+    pictures: int = 0  # visible SVG or image outputs
+    code: str = ""  # the text of the page's code blocks (hints in prose may name a solution's line)
+    download_links: list[str] = field(default_factory=list)
+    repository_links: list[str] = field(default_factory=list)
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=SITE))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def visits(browser, base_url) -> dict[str, Visit]:
+    """Every page of the table of contents, visited once."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    seen: dict[str, Visit] = {}
+    current: list[Visit] = []
+
+    def refuse_outside(route):
+        if urlsplit(route.request.url).hostname in LOCAL_HOSTS or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            current[0].outside_requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", refuse_outside)
+    page = context.new_page()
+    page.on("console", lambda message: message.type == "error" and current[0].console_errors.append(message.text))
+    page.on("pageerror", lambda error: current[0].console_errors.append(str(error)))
+    for name in PAGES:
+        visit = Visit(name)
+        current[:] = [visit]
+        page.goto(f"{base_url}{name}.html", wait_until="load")
+        found = page.evaluate("""() => ({
+            links: [...document.querySelectorAll('a[href]')].map(a => a.href),
+            broken: [...document.querySelectorAll('img')].filter(i => !(i.complete && i.naturalWidth > 0))
+                                                           .map(i => i.src),
+            outputs: [...document.querySelectorAll('.cell_output')]
+                         .filter(o => o.getBoundingClientRect().height > 0).length,
+            pictures: [...document.querySelectorAll('.cell_output svg, .cell_output img')]
+                          .filter(p => p.getBoundingClientRect().height > 0).length,
+            code: [...document.querySelectorAll('pre')].map(p => p.innerText).join('\\n'),
+            downloads: [...document.querySelectorAll('a.btn[href]')].map(a => a.href)
+                           .filter(h => /\\/_sources\\/|\\.ipynb$|\\.md$/.test(h)),
+            repository: [...document.querySelectorAll('a[href]')].map(a => a.href)
+                            .filter(h => /github|gitlab|binder|colab/i.test(h)),
+        })""")
+        visit.links, visit.broken_images = found["links"], found["broken"]
+        visit.outputs, visit.pictures, visit.code = found["outputs"], found["pictures"], found["code"]
+        visit.download_links, visit.repository_links = found["downloads"], found["repository"]
+        page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '--')}.png"), full_page=True)
+        seen[name] = visit
+    context.close()
+    return seen
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_the_page_loads_without_console_errors(visits, name):
+    errors = [error for error in visits[name].console_errors
+              if not any(known in error for known in KNOWN_CONSOLE_ERRORS)]
+    assert not errors
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_nothing_the_page_uses_comes_from_another_host(visits, name):
+    assert not visits[name].outside_requests
+
+
+def test_no_internal_link_or_image_is_broken(visits, base_url):
+    broken = set()
+    for visit in visits.values():
+        broken.update(f"{visit.page}: image {source}" for source in visit.broken_images)
+        for link in visit.links:
+            if not link.startswith(base_url):
+                continue
+            target = SITE / unquote(urlsplit(link).path.removeprefix(urlsplit(base_url).path))
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.add(f"{visit.page}: link {link}")
+    assert not sorted(broken)
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_a_chapter_shows_its_executed_outputs_and_pictures(visits, name):
+    notebook = nbformat.read(ROOT / f"{name}.ipynb", as_version=4)
+    with_outputs = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.get("outputs")]
+    pictures = sum(1 for cell in with_outputs for output in cell.outputs
+                   if {"image/svg+xml", "image/png"} & set(output.get("data", {})))
+    assert visits[name].outputs >= len(with_outputs) > 0
+    assert visits[name].pictures >= pictures
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_an_exercise_page_shows_no_solution_code(visits, name):
+    secrets = secret_lines(nbformat.read(SOLUTIONS / f"{Path(name).name}.ipynb", as_version=4))
+    shown = sorted(line for line in secrets if line in visits[name].code)
+    assert secrets and not shown
+
+
+@pytest.mark.parametrize("name", [page for page in PAGES if (ROOT / f"{page}.ipynb").exists()])
+def test_a_notebook_page_can_be_downloaded(visits, base_url, name):
+    wanted = f"{base_url}_sources/{name}.ipynb"
+    assert wanted in visits[name].download_links
+    assert (SITE / "_sources" / f"{name}.ipynb").exists()
+
+
+def test_with_no_repository_set_no_repository_or_launch_button_is_shown(visits):
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    if (config.get("repository") or {}).get("url"):
+        pytest.skip("a repository is set in _config.yml")
+    assert not {link for visit in visits.values() for link in visit.repository_links}
+
+
+def test_every_page_has_a_screenshot_for_review(visits):
+    missing = [name for name in PAGES if not (SCREENSHOTS / f"{name.replace('/', '--')}.png").stat().st_size]
+    assert not missing
+
+
+def test_search_finds_depends_and_lands_on_a_chapter(browser, base_url):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{base_url}search.html?q=Depends", wait_until="load")
+    results = page.locator("#search-results a[href*='chapters/']")
+    results.first.wait_for(timeout=15_000)
+    assert results.count() > 0
+    results.first.click()
+    page.wait_for_load_state("load")
+    assert re.search(r"/chapters/[\w-]+\.html", page.url), page.url
+    assert "Depends" in page.locator("main").inner_text()
+    context.close()
