@@ -1,0 +1,60 @@
+"""The two editions of the site, and the one repository setting that drives every button."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from book import ROOT, site
+
+REPOSITORY = "https://github.com/example/fastapi-di-course"
+BUTTONS = ("use_repository_button", "use_edit_page_button", "use_issues_button")
+
+
+def config() -> dict:
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+def test_with_no_repository_every_repository_and_launch_button_is_off():
+    effective = site.effective_config({**config(), "repository": {"url": ""}})
+    assert not any(effective["html"][button] for button in BUTTONS)
+    assert effective["launch_buttons"]["binderhub_url"] == effective["launch_buttons"]["colab_url"] == ""
+
+
+def test_a_repository_turns_every_button_on():
+    effective = site.effective_config({**config(), "repository": {"url": REPOSITORY}})
+    assert all(effective["html"][button] for button in BUTTONS)
+    assert effective["launch_buttons"]["binderhub_url"] and effective["launch_buttons"]["colab_url"]
+    assert effective["launch_buttons"]["thebe"] is False  # it would fetch code at view time
+
+
+def test_both_editions_share_one_execution_cache():
+    assert site.effective_config(config())["execute"]["cache"] == str(site.CACHE)
+
+
+def test_the_class_table_of_contents_leaves_out_the_solutions_part_only():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    kept = site.class_toc(toc)
+    assert [part["caption"] for part in kept["parts"]] == [part["caption"] for part in toc["parts"]
+                                                           if part["caption"] != "Solutions"]
+    with pytest.raises(SystemExit, match="no part captioned"):
+        site.class_toc(kept)
+
+
+@pytest.mark.skipif(not (ROOT / "_build" / ".jupyter_cache").exists(), reason="the site is not built (make book)")
+def test_the_class_edition_builds_without_solutions_and_with_the_repositorys_buttons():
+    # With the execution cache of the full build, this executes nothing: about 15 s of Sphinx.
+    done = subprocess.run([sys.executable, "-m", "book.site", "--class", "--quiet", "--repository", REPOSITORY],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    html = site.html_folder("class")
+    pages = {path.relative_to(html).as_posix() for path in html.rglob("*.html")}
+    assert "exercises/01-typed-aliases.html" in pages
+    assert not [page for page in pages if page.startswith("solutions/") or page == "chapters/solutions.html"]
+    assert not [page for page in pages if re.search(r'href="[^"]*solutions', (html / page).read_text(encoding="utf-8"))]
+    chapter = (html / "chapters" / "01-typed-aliases.html").read_text(encoding="utf-8")
+    for link in (f"{REPOSITORY}/edit/main/chapters/01-typed-aliases.ipynb", "https://mybinder.org/v2/gh/example/",
+                 "https://colab.research.google.com/github/example/"):
+        assert link in chapter
