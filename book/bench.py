@@ -1,0 +1,213 @@
+"""The course's benchmark: how long a learner and a maintainer wait, against the targets.
+
+    python -m book.bench                      # everything, 3 timed runs after a warm-up
+    python -m book.bench --parts grading --exercises 01,10 --runs 5
+    python -m book.bench --compare old.json   # and the change from an earlier run
+
+Each figure is the median of the timed runs, with the spread (lowest to highest). Grading is put
+next to two floors measured in the same run: a bare ``pytest --nbval`` of the same notebook (what
+running the notebook alone costs) and a bare import of the course's libraries. The figures are
+written as JSON (``--out``), which ``--compare`` reads back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from book import EXERCISES, ROOT, SOLUTIONS
+
+PARTS = ("grading", "site", "test", "batch")
+DEFAULT_OUT = ROOT / "_build" / "bench.json"
+LIBRARIES = "import fastapi, pydantic, starlette, httpx, sqlalchemy.ext.asyncio, aiosqlite, fakeredis"
+# The targets on a 2-core machine (issue 9).
+GRADING_RATIO, GRADING_SECONDS = 1.3, 5.0
+SITE_PER_NOTEBOOK, SITE_BASE, REBUILD_SECONDS = 2.0, 10.0, 10.0
+TEST_SECONDS = 300.0
+BATCH_SPEEDUP = 1.6
+BATCH_SIZE = 40
+
+
+@dataclass
+class Figure:
+    name: str
+    median: float
+    low: float
+    high: float
+    runs: int
+    target: str = ""  # what it must meet, in words
+    met: bool | None = None  # None: a figure without a target of its own
+
+    def line(self) -> str:
+        verdict = {True: "met", False: "MISSED", None: ""}[self.met]
+        spread = f"({self.low:.2f}-{self.high:.2f})" if self.runs > 1 else ""
+        return f"{self.name:44} {self.median:8.2f} s {spread:>15}  {self.target:34} {verdict}".rstrip()
+
+
+def timed(command: list[str], *, runs: int, warmup: bool = True, cwd: Path = ROOT, env: dict | None = None,
+          ok=(0,)) -> tuple[float, float, float]:
+    """Median, lowest and highest wall time of `command` over `runs` runs (after one untimed run)."""
+    times = []
+    for attempt in range(runs + (1 if warmup else 0)):
+        started = time.perf_counter()
+        done = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - started
+        if done.returncode not in ok:
+            tail = done.stderr.strip().splitlines()[-1:] or ["(no output)"]
+            raise SystemExit(f"error: {' '.join(command[:6])}... exited {done.returncode}: {tail[0]}")
+        if attempt or not warmup:
+            times.append(elapsed)
+    return statistics.median(times), min(times), max(times)
+
+
+def python(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+def grading(exercises: list[str], runs: int) -> list[Figure]:
+    figures = []
+    low, high = None, None
+    median, low, high = timed(python("-c", LIBRARIES), runs=runs)
+    figures.append(Figure("floor: import the course's libraries", median, low, high, runs))
+    for slug in exercises:
+        for kind, folder in (("solution", SOLUTIONS), ("starter", EXERCISES)):
+            notebook = folder / f"{slug}.ipynb"
+            bare = timed(python("-m", "pytest", str(notebook), "--nbval", "--nbval-current-env", "-q",
+                                "-p", "no:cacheprovider", "-p", "no:xdist", "-o", "addopts="),
+                         runs=runs, ok=(0, 1))
+            figures.append(Figure(f"floor: pytest --nbval {slug} {kind}", *bare, runs))
+            graded = timed(python("-m", "book", "grade", str(notebook), "--exercise", slug[:2]), runs=runs, ok=(0, 1))
+            ratio = graded[0] / bare[0]
+            figures.append(Figure(f"grade {slug} {kind}", *graded, runs,
+                                  f"x{ratio:.2f} of nbval (<= {GRADING_RATIO}), < {GRADING_SECONDS:g} s",
+                                  ratio <= GRADING_RATIO and graded[0] < GRADING_SECONDS))
+    return figures
+
+
+def site(runs: int) -> list[Figure]:
+    notebooks = sum(1 for line in (ROOT / "_toc.yml").read_text(encoding="utf-8").splitlines()
+                    if "file:" in line and (ROOT / f"{line.split('file:')[1].strip()}.ipynb").exists())
+    build = python("-m", "book.offline", sys.executable, "-m", "book.site", "--quiet")
+    clean_times = []
+    for _ in range(runs):
+        shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)
+        shutil.rmtree(ROOT / "_build" / ".jupyter_cache", ignore_errors=True)
+        shutil.rmtree(ROOT / "_build" / "jupyter_execute", ignore_errors=True)
+        clean_times.append(timed(build, runs=1, warmup=False)[0])
+    budget = SITE_PER_NOTEBOOK * notebooks + SITE_BASE
+    clean = Figure(f"site: clean build ({notebooks} notebooks)", statistics.median(clean_times), min(clean_times),
+                   max(clean_times), runs, f"< {budget:g} s", statistics.median(clean_times) < budget)
+    rebuilt = timed(build, runs=runs)
+    return [clean, Figure("site: rebuild, nothing changed", *rebuilt, runs, f"< {REBUILD_SECONDS:g} s",
+                          rebuilt[0] < REBUILD_SECONDS)]
+
+
+TEST_PARTS = {  # make test, a part at a time (each as make test runs it)
+    "release --check": python("-m", "book", "release", "--check"),
+    "site build (cached)": python("-m", "book.offline", sys.executable, "-m", "book.site", "--quiet"),
+    "nbval chapters": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "chapters"),
+    "nbval solutions": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "solutions"),
+    "hidden checks on solutions": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "tests/checks"),
+    "meta-tests and mutants": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q",
+                                     "tests/test_meta.py", "tests/test_mutants.py"),
+    "site and browser tests": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "tests/test_site.py",
+                                     "tests/test_browser.py", "tests/test_site_editions.py"),
+    "everything else": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "tests",
+                              "--ignore=tests/checks", "--ignore=tests/test_meta.py", "--ignore=tests/test_mutants.py",
+                              "--ignore=tests/test_site.py", "--ignore=tests/test_browser.py",
+                              "--ignore=tests/test_site_editions.py"),
+}
+
+
+def test_suite(runs: int) -> list[Figure]:
+    figures = [Figure(f"make test part: {name}", *timed(command, runs=1, warmup=False), 1)
+               for name, command in TEST_PARTS.items()]
+    whole = timed(["make", "test"], runs=1, warmup=False)  # minutes each: once
+    figures.append(Figure("make test (installed venv)", *whole, 1, f"< {TEST_SECONDS:g} s",
+                          whole[0] < TEST_SECONDS))
+    return figures
+
+
+def batch(runs: int) -> list[Figure]:
+    solutions = sorted(SOLUTIONS.glob("*.ipynb"))
+    starters = sorted(EXERCISES.glob("*.ipynb"))
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as folder:
+        # Half solutions, half starters, every exercise: each learner's folder holds one notebook.
+        pool = [path for pair in zip(solutions, starters) for path in pair]
+        for number in range(BATCH_SIZE):
+            learner = Path(folder) / f"learner{number:02d}"
+            learner.mkdir()
+            shutil.copy(pool[number % len(pool)], learner)
+        notebooks = sorted(str(path) for path in Path(folder).glob("*/*.ipynb"))
+        one = timed(python("-m", "book", "grade", *notebooks, "--jobs", "1", "--csv", os.devnull),
+                    runs=runs, warmup=False, ok=(0, 1))
+        two = timed(python("-m", "book", "grade", *notebooks, "--jobs", "2", "--csv", os.devnull),
+                    runs=runs, warmup=False, ok=(0, 1))
+    speedup = one[0] / two[0]
+    return [Figure(f"batch: {BATCH_SIZE} submissions, --jobs 1", *one, runs),
+            Figure(f"batch: {BATCH_SIZE} submissions, --jobs 2", *two, runs,
+                   f"x{speedup:.2f} faster (>= {BATCH_SPEEDUP})", speedup >= BATCH_SPEEDUP)]
+
+
+def compare(figures: list[Figure], old_path: Path) -> list[str]:
+    old = {figure["name"]: figure for figure in json.loads(old_path.read_text(encoding="utf-8"))["figures"]}
+    lines = []
+    for figure in figures:
+        before = old.get(figure.name)
+        if before:
+            change = (figure.median - before["median"]) / before["median"] * 100 if before["median"] else 0.0
+            lines.append(f"{figure.name:44} {before['median']:8.2f} s -> {figure.median:8.2f} s  ({change:+.0f}%)")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m book.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"which, of {','.join(PARTS)} (default: all)")
+    parser.add_argument("--exercises", default="", help="which exercises to grade, e.g. 01,10 (default: all)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each figure (default: 3)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the figures (JSON)")
+    parser.add_argument("--compare", type=Path, help="an earlier --out file to compare with")
+    args = parser.parse_args(argv)
+    parts = [part.strip() for part in args.parts.split(",") if part.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown or args.runs < 1:
+        parser.error(f"unknown part {unknown[0]!r}" if unknown else "--runs must be at least 1")
+    if args.compare and not args.compare.exists():
+        parser.error(f"{args.compare}: no such file")
+    slugs = sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
+    if args.exercises:
+        wanted = [number.strip() for number in args.exercises.split(",")]
+        chosen = [slug for slug in slugs if slug[:2] in wanted]
+        if len(chosen) != len(wanted):
+            parser.error(f"--exercises {args.exercises}: not every number names an exercise")
+        slugs = chosen
+    runners = {"grading": lambda: grading(slugs, args.runs), "site": lambda: site(args.runs),
+               "test": lambda: test_suite(args.runs), "batch": lambda: batch(args.runs)}
+    figures: list[Figure] = []
+    print(f"{'figure':44} {'median':>10} {'spread':>15}  target")
+    for part in parts:
+        for figure in runners[part]():
+            print(figure.line(), flush=True)
+            figures.append(figure)
+    missed = [figure.name for figure in figures if figure.met is False]
+    print(f"targets: {sum(f.met is True for f in figures)} met, {len(missed)} missed")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"when": time.strftime("%Y-%m-%d %H:%M"), "runs": args.runs,
+                                    "figures": [asdict(figure) for figure in figures]}, indent=1), encoding="utf-8")
+    print(f"figures written to {args.out}")
+    if args.compare:
+        print("\n".join(["", f"compared with {args.compare}:", *compare(figures, args.compare)]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
