@@ -78,7 +78,8 @@ def cmd_grade(args) -> int:
     def one(path: Path):
         return grading.grade(path, exercise, checks_dir=checks_dir,
                              cell_timeout=args.cell_timeout or grading.CELL_TIMEOUT,
-                             time_limit=args.time_limit or grading.TIME_LIMIT)
+                             time_limit=args.time_limit or grading.TIME_LIMIT,
+                             side_by_side=len(paths) == 1)  # one submission: both cores on it
 
     results, done = [], 0
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:

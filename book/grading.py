@@ -140,8 +140,13 @@ def tampering(submission: nbformat.NotebookNode, starter: nbformat.NotebookNode)
 
 
 def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CHECKS,
-          cell_timeout: float = CELL_TIMEOUT, time_limit: float = TIME_LIMIT) -> Submission:
-    """Grade one notebook; never raises for a bad submission, only reports it."""
+          cell_timeout: float = CELL_TIMEOUT, time_limit: float = TIME_LIMIT, side_by_side: bool = False) -> Submission:
+    """Grade one notebook; never raises for a bad submission, only reports it.
+
+    With `side_by_side`, the visible checks (nbval, in a kernel) and the hidden checks run in two
+    processes at once, one per core: for one submission graded alone. A batch gives each core a
+    submission instead.
+    """
     started = time.monotonic()
     submission = Submission(Path(path), exercise)
     try:
@@ -158,9 +163,25 @@ def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CH
         # working folder is not the learner's.
         copy = Path(workdir) / f"{exercise.slug}.ipynb"
         shutil.copyfile(submission.path, copy)
-        report = Path(workdir) / "report.jsonl"
-        stopped = _run_child(copy, exercise.checks, report, cell_timeout, time_limit)
-        entries, finished = read_report(report)
+        reports = [Path(workdir) / "visible.jsonl", Path(workdir) / "hidden.jsonl"]
+        common = ["-c", str(Path(__file__).with_name("grading.ini")), "-p", "book.skip_slow_imports",
+                  "-p", "no:cacheprovider", "-p", "no:xdist", "-q", "--capture=sys",
+                  "--rootdir", str(ROOT), "--confcutdir", str(exercise.checks.parent),
+                  "--submission", str(copy), f"--book-cell-timeout={cell_timeout:g}"]
+        visible = [str(copy), "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={cell_timeout:g}"]
+        hidden = [str(exercise.checks)]
+        if side_by_side:
+            commands = [visible + common + ["--book-report", str(reports[0])],
+                        hidden + common + ["--book-report", str(reports[1])]]
+        else:
+            commands = [visible + hidden + common + ["--book-report", str(reports[0])]]
+            reports = reports[:1]
+        stopped = _run_children(commands, copy.parent, time_limit)
+        entries, finished = [], True
+        for report in reports:
+            found, done = read_report(report)
+            entries += found
+            finished = finished and done
         if not stopped and not finished:
             stopped = "the grading process ended early (os._exit or a crash in a cell?)"
 
@@ -171,29 +192,24 @@ def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CH
     return _timed(submission, started)
 
 
-def _run_child(notebook: Path, checks: Path, report: Path, cell_timeout: float, time_limit: float) -> str:
-    """Run nbval and the checks; return "" or why the run was stopped early."""
-    command = [
-        sys.executable, "-m", "pytest", str(notebook), str(checks),
-        "-c", str(Path(__file__).with_name("grading.ini")), "-p", "book.skip_slow_imports",
-        "-p", "no:cacheprovider", "-p", "no:xdist",
-        "-q", "--capture=sys",
-        "--rootdir", str(ROOT), "--confcutdir", str(checks.parent),
-        "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={cell_timeout:g}",
-        "--submission", str(notebook), "--book-report", str(report), f"--book-cell-timeout={cell_timeout:g}",
-    ]
-    # The child's own output is not the report (a notebook could print a fake one): discard it.
-    child = subprocess.Popen(command, cwd=notebook.parent, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+def _run_children(commands: list[list[str]], cwd: Path, time_limit: float) -> str:
+    """Run pytest with each argument list at once; return "" or why the run was stopped early."""
+    # The children's own output is not the report (a notebook could print a fake one): discard it.
+    children = [subprocess.Popen([sys.executable, "-m", "pytest", *command], cwd=cwd, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for command in commands]
+    deadline = time.monotonic() + time_limit
+    reason = ""
     try:
-        returncode = child.wait(timeout=time_limit)
+        for child in children:
+            returncode = child.wait(timeout=max(0.0, deadline - time.monotonic()))
+            if returncode not in (0, 1) and not reason:  # 1: some test failed, which the report says
+                reason = f"the grading process ended early (exit status {returncode}: os._exit or a crash in a cell?)"
     except subprocess.TimeoutExpired:
-        return f"stopped after the time limit of {time_limit:g} s (an endless loop?)"
+        reason = f"stopped after the time limit of {time_limit:g} s (an endless loop?)"
     finally:
-        stop_tree(child)
-    if returncode not in (0, 1):  # 1: some test failed, which the report says
-        return f"the grading process ended early (exit status {returncode}: os._exit or a crash in a cell?)"
-    return ""  # exit status 0 proves nothing by itself: the report must also have reached its end
+        for child in children:
+            stop_tree(child)
+    return reason  # exit status 0 proves nothing by itself: each report must also have reached its end
 
 
 def stop_tree(child: subprocess.Popen) -> None:

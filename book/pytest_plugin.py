@@ -24,7 +24,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 def pytest_addoption(parser):
     group = parser.getgroup("book", "hidden checks of the FastAPI course")
-    group.addoption("--submission", metavar="PATH", help="run the checks against this notebook, not the solution")
+    group.addoption("--submission", metavar="PATH", action="append", default=[],
+                    help="run the checks against this notebook, not the solution; repeat it to run every "
+                         "check against each notebook in turn, in one process")
     group.addoption("--book-report", metavar="FILE", help="append each result to FILE as a JSON line")
     group.addoption("--book-cell-timeout", metavar="SECONDS", type=float, default=None,
                     help="stop a notebook cell of the submission that runs longer than this")
@@ -36,11 +38,20 @@ def pytest_configure(config):
     config.stash[LOAD_FAILURES] = {}
 
 
+def pytest_generate_tests(metafunc):
+    chosen = metafunc.config.getoption("--submission")
+    if len(chosen) > 1 and "submission_path" in metafunc.fixturenames:
+        metafunc.parametrize("submission_path", [Path(path) for path in chosen], indirect=True,
+                             ids=[f"submission{number}" for number in range(len(chosen))])
+
+
 @pytest.fixture
 def submission_path(request) -> Path:
+    if hasattr(request, "param"):
+        return request.param
     chosen = request.config.getoption("--submission")
     if chosen:
-        return Path(chosen)
+        return Path(chosen[0])
     exercise = getattr(request.module, "EXERCISE", None)
     if exercise is None:
         pytest.fail(f"{request.module.__name__} does not set EXERCISE", pytrace=False)
@@ -117,6 +128,7 @@ def _record_check(item, report, marker) -> None:
         results[item.nodeid] = entry = {
             "kind": "check",
             "id": item.nodeid,
+            "submission": str(item.callspec.params["submission_path"]) if _parametrized(item) else "",
             "name": item.originalname,
             "points": marker.kwargs["points"],
             "hint": marker.kwargs["hint"],
@@ -124,6 +136,10 @@ def _record_check(item, report, marker) -> None:
             "message": _message(report) if report.failed else before.get("message", ""),
         }
         _write(item.config, entry)
+
+
+def _parametrized(item) -> bool:
+    return "submission_path" in getattr(getattr(item, "callspec", None), "params", {})
 
 
 def _record_cell(item, report, call) -> None:

@@ -28,7 +28,7 @@ def watch(path: Path, *, interval: float = 0.5, runs: int | None = None) -> int:
             stamp = None
         if stamp is not None and stamp != seen:
             seen = stamp
-            submission = grading.grade(path, exercise)
+            submission = grading.grade(path, exercise, side_by_side=True)
             print(f"\n[{time.strftime('%H:%M:%S')}] " + report.human(submission, colour=colour), flush=True)
             graded += 1
             continue

@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -8,21 +9,48 @@ from book import ROOT
 from book.pytest_plugin import read_report
 
 
-def run_checks(check_module: Path, submission: Path, report: Path) -> list[dict]:
-    """Run one exercise's hidden checks against a notebook in a fresh pytest; return the results."""
+def run_checks(check_module: Path, submissions: list[Path], report: Path) -> dict[str, list[dict]]:
+    """Run one exercise's hidden checks against each notebook, in one fresh pytest; the results of each."""
+    options = [item for path in submissions for item in ("--submission", str(path))]
     subprocess.run(
         # addopts= drops the course's nbval options; the slow-import skip is put back by hand.
         [sys.executable, "-m", "pytest", str(check_module), "-q", "-p", "book.skip_slow_imports",
-         "-p", "no:cacheprovider", "-o", "addopts=", "-p", "no:xdist", "--submission", str(submission), "--book-report", str(report)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+         "-p", "no:cacheprovider", "-o", "addopts=", "-p", "no:xdist", *options, "--book-report", str(report)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     results, _ = read_report(report)
-    return results
+    if len(submissions) == 1:
+        return {str(submissions[0]): results}
+    grouped = defaultdict(list)
+    for result in results:
+        grouped[result["submission"]].append(result)
+    return {str(path): grouped[str(path)] for path in submissions}
 
 
 @pytest.fixture
 def checks_against(tmp_path):
     def run(check_module: Path, submission: Path) -> list[dict]:
-        return run_checks(check_module, submission, tmp_path / "report.json")
+        return run_checks(check_module, [submission], tmp_path / "report.json")[str(submission)]
 
     return run
+
+
+@pytest.fixture(scope="session")
+def checks_in_batches(tmp_path_factory):
+    """Results of an exercise's checks against a set of notebooks, run once per set in one process.
+
+    `batch(exercise, {key: notebook path})` gives {key: results}; the parametrized meta-tests of
+    one exercise share one pytest process rather than starting one each.
+    """
+    cache: dict[tuple, dict] = {}
+
+    def batch(exercise: str, notebooks: dict[str, Path]) -> dict[str, list[dict]]:
+        key = (exercise, tuple(sorted(notebooks)))
+        if key not in cache:
+            module = ROOT / "tests" / "checks" / f"test_{exercise.replace('-', '_')}.py"
+            report = tmp_path_factory.mktemp(exercise) / "report.jsonl"
+            found = run_checks(module, list(notebooks.values()), report)
+            cache[key] = {name: found[str(path)] for name, path in notebooks.items()}
+        return cache[key]
+
+    return batch

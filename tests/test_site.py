@@ -98,3 +98,10 @@ def test_every_picture_a_chapter_draws_is_on_its_page(doc):
     assert len(images) == pictures
     for source in images:
         assert (SITE / doc).parent.joinpath(source).resolve().is_file(), source
+
+
+@pytest.mark.parametrize("doc", NOTEBOOK_CHAPTERS)
+def test_every_chapter_page_says_which_versions_its_outputs_were_produced_with(doc):
+    from book.versions import produced_with
+
+    assert produced_with() in text_of(doc)

@@ -14,6 +14,7 @@ import book
 from book.checks import another_database, check, expect, expect_response, resolved, session_dependency
 
 EXERCISE = "02-db-session"
+STUCK_AFTER = 10  # seconds; 60 requests take well under one
 
 
 async def titles(client):
@@ -82,7 +83,12 @@ async def test_no_connection_is_left_checked_out(notebook, client):
             client.post("/notes/batch", json=[{"title": f"b{n}"}, {"title": "t0"}]),  # 409
             client.get("/notes"),
         ]
-    responses = await asyncio.gather(*requests)
+    try:  # connections that are never given back make the pool wait 30 s for each request over its size
+        responses = await asyncio.wait_for(asyncio.gather(*requests), timeout=STUCK_AFTER)
+    except TimeoutError:
+        expect(False, called="60 requests at once: creates, 404s, 409s, 422s and lists",
+               got=f"still waiting for a database connection after {STUCK_AFTER} s: "
+                   f"{pool['out'] - pool['in']} connections not given back", expected="every connection given back")
     statuses = Counter(response.status_code for response in responses)
     expect(pool["out"] == pool["in"] and notebook.engine.pool.checkedout() == 0,
            called="60 requests at once: creates, 404s, 409s, 422s and lists",

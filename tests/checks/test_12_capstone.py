@@ -55,7 +55,8 @@ def made(notebook, monkeypatch):
     def create_async_engine(*args, **kwargs):
         from sqlalchemy import event
 
-        engine = real_engine(*args, **kwargs)
+        # A request waits pool_timeout for a connection when sessions are never closed: 30 s by default.
+        engine = real_engine(*args, **{"pool_timeout": 5, **kwargs})
         found["engines"].append(engine)
         event.listen(engine.sync_engine, "engine_disposed", lambda *_: found["disposed"].append(engine))
         return engine
@@ -189,11 +190,16 @@ async def test_one_session_per_request_and_no_connection_left(notebook, shelf):
     routes = [("GET", "/folders", "ada"), ("GET", f"/folders/{folder}/docs", "bob"), ("GET", "/folders/77", "bob"),
               ("POST", "/folders?name=y", "bob"), ("POST", f"/folders/{folder}/docs?title=t", "gus"),
               ("GET", "/folders", None)]
-    async with anyio.create_task_group() as group:
-        for number in range(30):
-            method, path, who = routes[number % len(routes)]
-            group.start_soon(functools.partial(shelf.client.request, method, path, headers=shelf.headers(who)))
     engine = shelf.made["engines"][0]
+    # Connections that are never given back make the pool wait 30 s for each request over its size.
+    with anyio.move_on_after(10) as waiting:
+        async with anyio.create_task_group() as group:
+            for number in range(30):
+                method, path, who = routes[number % len(routes)]
+                group.start_soon(functools.partial(shelf.client.request, method, path, headers=shelf.headers(who)))
+    expect(not waiting.cancelled_caught, called="30 concurrent requests, some refused",
+           got=f"still waiting for a database connection after 10 s: {engine.pool.checkedout()} checked out",
+           expected="every connection given back")
     expect(engine.pool.checkedout() == 0, called="30 concurrent requests, some refused",
            got=f"{engine.pool.checkedout()} connection(s) still checked out", expected="none")
     trace = await book.trace(shelf.app, "POST", f"/folders/{folder}/docs", params={"title": "traced"},
