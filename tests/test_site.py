@@ -105,3 +105,10 @@ def test_every_chapter_page_says_which_versions_its_outputs_were_produced_with(d
     from book.versions import produced_with
 
     assert produced_with() in text_of(doc)
+
+
+def test_the_status_page_lists_every_executed_notebook_as_passed():
+    rows = {cells[0]: cells[-1] for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page("chapters/status"), re.S)
+            if (cells := re.sub(r"<[^>]+>", " ", row).split())}
+    executed = [doc for doc in toc_files() if (ROOT / f"{doc}.ipynb").exists() and not doc.startswith("exercises/")]
+    assert executed and {doc: rows.get(doc) for doc in executed} == {doc: "✅" for doc in executed}

@@ -58,3 +58,17 @@ def test_the_class_edition_builds_without_solutions_and_with_the_repositorys_but
     for link in (f"{REPOSITORY}/edit/main/chapters/01-typed-aliases.ipynb", "https://mybinder.org/v2/gh/example/",
                  "https://colab.research.google.com/github/example/"):
         assert link in chapter
+
+
+def test_stream_chunks_are_joined_as_written_not_line_by_line():
+    from nbformat.v4 import new_output
+
+    from book.sphinx_streams import coalesce_streams
+
+    chunks = [new_output("stream", name="stdout", text="{'checked out': 6}"),
+              new_output("stream", name="stdout", text=" | checked out now: 0\n"),
+              new_output("display_data", data={"text/plain": "x"}),
+              new_output("stream", name="stdout", text="next\n")]
+    joined = coalesce_streams(chunks)
+    assert [output["output_type"] for output in joined] == ["stream", "display_data"]
+    assert joined[0]["text"] == "{'checked out': 6} | checked out now: 0\nnext\n"
