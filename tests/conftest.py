@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from book import ROOT
-from book.pytest_plugin import read_report
+from book.report_file import read_report
 
 
 def run_checks(check_module: Path, submissions: list[Path], report: Path) -> dict[str, list[dict]]:
