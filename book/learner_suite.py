@@ -205,12 +205,10 @@ class _Recorder:
         self.listeners.append((sync_engine, "do_connect", opened))
 
     def finish(self) -> None:
-        from contextlib import suppress
+        if self.listeners:  # the notebook's engine outlives the run (in a kernel): take ours off it
+            from sqlalchemy import event
 
-        for target, name, listener in self.listeners:
-            with suppress(Exception):
-                from sqlalchemy import event
-
+            for target, name, listener in self.listeners:
                 event.remove(target, name, listener)
         for key, result in self.results.items():
             if not result.tests and not result.error:

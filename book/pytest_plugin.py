@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from book import SOLUTIONS, notebooks
-from book.report_file import read_report  # noqa: F401  (where the grader and the tests look for it)
 
 REPORT_KEY = pytest.StashKey[dict]()
 LOAD_FAILURES = pytest.StashKey[dict]()
