@@ -75,7 +75,6 @@ def python(*args: str) -> list[str]:
 
 def grading(exercises: list[str], runs: int) -> list[Figure]:
     figures = []
-    low, high = None, None
     median, low, high = timed(python("-c", LIBRARIES), runs=runs)
     figures.append(Figure("floor: import the course's libraries", median, low, high, runs))
     for slug in exercises:

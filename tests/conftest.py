@@ -27,14 +27,6 @@ def run_checks(check_module: Path, submissions: list[Path], report: Path) -> dic
     return {str(path): grouped[str(path)] for path in submissions}
 
 
-@pytest.fixture
-def checks_against(tmp_path):
-    def run(check_module: Path, submission: Path) -> list[dict]:
-        return run_checks(check_module, [submission], tmp_path / "report.json")[str(submission)]
-
-    return run
-
-
 @pytest.fixture(scope="session")
 def checks_in_batches(tmp_path_factory):
     """Results of an exercise's checks against a set of notebooks, run once per set in one process.
