@@ -19,11 +19,14 @@ import functools
 import itertools
 import io
 import json
+import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
 import types
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -109,20 +112,27 @@ def run_tests(namespace: dict) -> SuiteResult:
         return worker.submit(_run_pytest, {"notebook": namespace}).result()["notebook"]
 
 
-def run_variants(notebook: Path, variants: dict[str, tuple[str, str] | None], *, time_limit: float = TIME_LIMIT,
+def run_variants(notebook: Path, variants: dict[str, tuple[str, str] | None], *, stop_early: Iterable[str] = (),
+                 processes: int = 2, time_limit: float = TIME_LIMIT,
                  cell_timeout: float = 10.0) -> dict[str, SuiteResult]:
-    """Run the notebook's tests against each variant of its code, in one fresh process.
+    """Run the notebook's tests against each variant of its code, in a fresh process.
 
     `variants` maps a name to a patch (old, new) of the notebook's given code, or to None for the
-    code as it is. A run that passes its time limit is stopped, with everything it started.
+    code as it is. The variants named in `stop_early` run only until a test fails: one failure is
+    all a mutant needs to be caught, as in a mutation-testing tool, so their results list the tests
+    up to it. The variants are shared out over `processes` forks of that process, which run side
+    by side. A run that passes its time limit is stopped, with everything it started.
     """
     from book.grading import stop_tree
 
+    names = list(variants)
+    groups = [names[start::processes] for start in range(min(processes, len(names)))]
     with tempfile.TemporaryDirectory(prefix="learner-suite-") as workdir:
-        spec, out = Path(workdir) / "variants.json", Path(workdir) / "results.json"
-        spec.write_text(json.dumps(variants), encoding="utf-8")
+        spec = Path(workdir) / "variants.json"
+        spec.write_text(json.dumps({"groups": [{name: variants[name] for name in group} for group in groups],
+                                    "stop_early": sorted(stop_early)}), encoding="utf-8")
         command = [sys.executable, "-m", "book.learner_suite", str(notebook), "--variants", str(spec),
-                   "--out", str(out), "--cell-timeout", f"{cell_timeout:g}"]
+                   "--out", workdir, "--cell-timeout", f"{cell_timeout:g}"]
         child = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
         try:
@@ -132,16 +142,26 @@ def run_variants(notebook: Path, variants: dict[str, tuple[str, str] | None], *,
             stopped = f"your tests did not finish within {time_limit:g} s (a test that never ends?)"
         finally:
             stop_tree(child)
-        if not stopped and not out.exists():
-            stopped = f"the test run ended early (exit status {child.returncode}: os._exit or a crash?)"
-        if stopped:
-            return {name: SuiteResult(error=stopped) for name in variants}
-        found = json.loads(out.read_text(encoding="utf-8"))
-        return {name: SuiteResult.from_dict(found[name]) for name in variants}
+        results = {}
+        for number, group in enumerate(groups):
+            out = _results_file(Path(workdir), number)
+            why = stopped or ("" if out.exists() else
+                              f"the test run ended early (exit status {child.returncode}: os._exit or a crash?)")
+            found = {} if why else json.loads(out.read_text(encoding="utf-8"))
+            results.update({name: SuiteResult(error=why) if why else SuiteResult.from_dict(found[name])
+                            for name in group})
+        return {name: results[name] for name in variants}
 
 
-def _run_pytest(namespaces: dict[str, dict]) -> dict[str, SuiteResult]:
-    """One pytest session over several namespaces, each collected as a test module of its own."""
+def _results_file(folder: Path, group: int) -> Path:
+    return folder / f"results-{group}.json"
+
+
+def _run_pytest(namespaces: dict[str, dict], stop_early: Iterable[str] = ()) -> dict[str, SuiteResult]:
+    """One pytest session over several namespaces, each collected as a test module of its own.
+
+    The namespaces named in `stop_early` skip their remaining tests once one has failed.
+    """
     with tempfile.TemporaryDirectory(prefix="learner-tests-") as folder:
         modules = {}
         for key, namespace in namespaces.items():
@@ -156,12 +176,15 @@ def _run_pytest(namespaces: dict[str, dict]) -> dict[str, SuiteResult]:
             modules[name] = (key, path, namespace)
         ini = Path(folder) / "pytest.ini"
         ini.write_text("[pytest]\n", encoding="utf-8")
-        recorder = _Recorder({path.stem: (key, namespace) for key, path, namespace in modules.values()})
+        recorder = _Recorder({path.stem: (key, namespace) for key, path, namespace in modules.values()},
+                             stop_early=stop_early)
         args = [folder, "-c", str(ini), "--rootdir", folder, "--import-mode=importlib",
                 "--disable-plugin-autoload", "-p", "anyio", "-p", "no:cacheprovider", "-p", "no:faulthandler",
+                "-p", "no:unraisableexception",
                 "--capture=sys", "-q", "--no-header", "--tb=native"]
         # --tb=native: pytest's own traceback pages cost 2 s per failing test through SQLAlchemy's
-        # deep stacks, and nobody reads them (the reason shown is _why's).
+        # deep stacks, and nobody reads them (the reason shown is _why's). no:unraisableexception:
+        # its forced garbage collections at the end cost 0.15 s, for warnings nobody sees here.
         output = io.StringIO()  # pytest's own report; ours is SuiteResult
         try:
             with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
@@ -177,8 +200,10 @@ def _run_pytest(namespaces: dict[str, dict]) -> dict[str, SuiteResult]:
 class _Recorder:
     """A pytest plugin that records outcomes and watches how each test swaps dependencies."""
 
-    def __init__(self, modules: dict[str, tuple[str, dict]]) -> None:
+    def __init__(self, modules: dict[str, tuple[str, dict]], stop_early: Iterable[str] = ()) -> None:
         self.modules = modules  # test file stem -> (variant, the namespace its code runs in)
+        self.stop_early = set(stop_early)
+        self.not_run: set[str] = set()  # node ids skipped because their variant was already caught
         self.results = {key: SuiteResult() for key, _ in modules.values()}
         self.snapshots = {key: _identities(namespace) for key, namespace in modules.values()}
         self.current: dict[str, str] = {}  # variant -> the test running now
@@ -217,6 +242,9 @@ class _Recorder:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_setup(self, item):
         key, _ = self._of(item)
+        if key in self.stop_early and self.results[key].failing:
+            self.not_run.add(item.nodeid)
+            pytest.skip("its variant is caught already")  # before any fixture is set up
         self.current[key] = item.name
         return (yield)
 
@@ -258,6 +286,8 @@ class _Recorder:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):
         report = yield
+        if item.nodeid in self.not_run:
+            return report
         if report.failed or (report.when == "call" and report.passed) or report.skipped:
             key, namespace = self._of(item)
             tests = self.results[key].tests
@@ -317,32 +347,68 @@ def _one_line(text: str) -> str:
     return line if len(line) <= 200 else line[:197] + "..."
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The child process of `run_variants`: load each variant, run the tests, write the results."""
-    import anyio
+# What every exercise's notebook imports: imported once, before the process forks, so that each
+# fork starts with them (0.8 s a process).
+_SHARED_IMPORTS = ("fastapi", "httpx", "sqlalchemy.ext.asyncio", "aiosqlite", "anyio._backends._asyncio",
+                   "_pytest.python", "book.notebooks")
 
-    from book import notebooks
+
+def main(argv: list[str] | None = None) -> int:
+    """The child process of `run_variants`: load each variant, run the tests, write the results.
+
+    Each group of variants runs in a fork of this process, side by side, on Linux; one after another
+    elsewhere.
+    """
+    import importlib
 
     parser = argparse.ArgumentParser(prog="python -m book.learner_suite")
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--variants", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="the folder for results-N.json, one per group")
     parser.add_argument("--cell-timeout", type=float, default=10.0)
     args = parser.parse_args(argv)
-    variants = json.loads(args.variants.read_text(encoding="utf-8"))
+    spec = json.loads(args.variants.read_text(encoding="utf-8"))
+    for module in _SHARED_IMPORTS:
+        importlib.import_module(module)
+    groups = list(enumerate(spec["groups"]))
+    forks = []
+    if sys.platform == "linux":  # macOS's system libraries are not safe to fork; Windows has no fork
+        for number, group in groups[1:]:
+            pid = os.fork()
+            if pid == 0:
+                status = 1
+                try:
+                    _run_group(args, number, group, spec["stop_early"])
+                    status = 0
+                finally:
+                    os._exit(status)  # never back into the parent's code
+            forks.append(pid)
+        groups = groups[:1]
+    for number, group in groups:
+        _run_group(args, number, group, spec["stop_early"])
+    for pid in forks:
+        os.waitpid(pid, 0)
+    return 0
+
+
+def _run_group(args: argparse.Namespace, number: int, variants: dict, stop_early: list[str]) -> None:
+    import anyio
+
+    from book import notebooks
+
     results: dict[str, SuiteResult] = {}
     namespaces: dict[str, dict] = {}
-    for number, (name, patch) in enumerate(variants.items()):
-        load = functools.partial(notebooks.run, args.notebook, module_name=f"_variant_{number}",
+    for index, (name, patch) in enumerate(variants.items()):
+        load = functools.partial(notebooks.run, args.notebook, module_name=f"_variant_{number}_{index}",
                                  cell_timeout=args.cell_timeout, patch=tuple(patch) if patch else None)
         try:
             namespaces[name] = vars(anyio.run(load))
         except notebooks.NotebookError as exc:
             results[name] = SuiteResult(error=f"the notebook did not run to the end: {exc}")
     if namespaces:
-        results.update(_run_pytest(namespaces))
-    args.out.write_text(json.dumps({name: asdict(result) for name, result in results.items()}), encoding="utf-8")
-    return 0
+        results.update(_run_pytest(namespaces, stop_early=stop_early))
+    _results_file(args.out, number).write_text(
+        json.dumps({name: asdict(result) for name, result in results.items()}), encoding="utf-8")
 
 
 if __name__ == "__main__":

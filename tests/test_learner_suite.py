@@ -139,6 +139,20 @@ def test_variants_are_run_in_a_fresh_process(tmp_path):
     assert results["changed"].error.startswith("the notebook did not run to the end: the given code was changed")
 
 
+def test_a_variant_that_stops_early_runs_no_test_after_its_first_failure(tmp_path):
+    tests = "".join(f"""
+        async def test_{number}(client):
+            assert (await client.get("/")).json() == {{"greeting": "hello"}}
+    """ for number in range(3))
+    path = notebook(tmp_path, tests)
+    broken = ('return "hello"', 'return "bye"')
+    results = run_variants(path, {"given": None, "broken": broken, "broken too": broken}, stop_early=["broken"])
+    assert [test.name for test in results["given"].tests] == ["test_0", "test_1", "test_2"]
+    assert [(test.name, test.passed) for test in results["broken"].tests] == [("test_0", False)]
+    assert not results["broken"].passed and not results["broken"].error
+    assert [test.passed for test in results["broken too"].tests] == [False, False, False]
+
+
 def test_a_suite_that_never_ends_is_stopped(tmp_path):
     path = notebook(tmp_path, "def test_forever():\n    while True:\n        pass")
     results = run_variants(path, {"given": None}, time_limit=3)

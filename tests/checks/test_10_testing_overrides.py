@@ -65,7 +65,7 @@ _RUNS: dict[Path, dict[str, SuiteResult]] = {}
 def runs(submission_path) -> dict[str, SuiteResult]:
     """Every run, made once per submission: one process runs the tests against all ten apps."""
     if submission_path not in _RUNS:
-        _RUNS[submission_path] = run_variants(submission_path, {GIVEN: None, **MUTANTS})
+        _RUNS[submission_path] = run_variants(submission_path, {GIVEN: None, **MUTANTS}, stop_early=MUTANTS)
     return _RUNS[submission_path]
 
 
