@@ -102,11 +102,26 @@ def app(notebook):
 
 
 @pytest.fixture
-async def client(app):
+async def served(app):
+    """The app with its lifespan running: an ASGI app that hands each request the lifespan's state."""
     from book import apps  # httpx: only checks that send requests pay for it
 
-    async with apps.serving(app) as asgi_app, apps.client(asgi_app) as http:
+    async with apps.serving(app) as asgi_app:
+        yield asgi_app
+
+
+@pytest.fixture
+async def client(served):
+    from book import apps
+
+    async with apps.client(served) as http:
         yield http
+
+
+@pytest.fixture
+def lifespan_state(served) -> dict:
+    """The state the lifespan yielded: each request gets a copy, so a change reaches later requests."""
+    return served.lifespan_state
 
 
 @pytest.hookimpl(wrapper=True)

@@ -4,7 +4,13 @@ Cache-aside measured from outside: the source's call count, the TTL of what is s
 answers after a write, separate entries per tenant, and answers (uncached) while Redis is down.
 """
 
+import os
+
+import pytest
 from fakeredis import FakeAsyncRedis, FakeServer
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from book.checks import check, expect, expect_response, resolved
 
@@ -12,8 +18,17 @@ EXERCISE = "08-redis-cache"
 ACME, GLOBEX = {"X-Tenant": "acme"}, {"X-Tenant": "globex"}
 
 
+@pytest.fixture(autouse=True)
+async def empty_redis():
+    """Against a real server (REDIS_URL), each check starts from an empty database, as with a new FakeServer."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        async with Redis.from_url(url) as server:
+            await server.flushdb()
+
+
 async def keys_of(notebook):
-    store = FakeAsyncRedis(server=notebook.redis_server, decode_responses=True)
+    store = notebook.make_redis()  # the same server as the app's, fake or real
     try:
         return {key: await store.ttl(key) for key in await store.keys("*")}
     finally:
@@ -71,9 +86,12 @@ async def test_tenants_never_share_an_entry(notebook, client):
 @check(points=2, hint="""Redis down must not mean errors: catch redis.exceptions.ConnectionError in the
     cache; a failed read is a miss, a failed write or delete is skipped. The request then answers
     from the source.""")
-async def test_a_redis_outage_gives_uncached_answers(notebook, client):
+async def test_a_redis_outage_gives_uncached_answers(notebook, client, lifespan_state):
     await client.get("/products/rocket", headers=ACME)
-    notebook.redis_server.connected = False
+    # The app's client swapped for one whose server is down (nothing listens on port 1): the same
+    # outage with fakeredis and with a real server.
+    down = Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
+    working, lifespan_state["redis"] = lifespan_state["redis"], down
     try:
         before = notebook.SOURCE_CALLS["count"]
         for _ in range(2):
@@ -83,7 +101,8 @@ async def test_a_redis_outage_gives_uncached_answers(notebook, client):
                         json={"name": "rocket", "price": 950}, called="PUT /products/rocket?price=950 as acme, Redis down")
         calls = notebook.SOURCE_CALLS["count"] - before
     finally:
-        notebook.redis_server.connected = True
+        lifespan_state["redis"] = working
+        await down.aclose()
     expect(calls == 3, called="two reads and a write while Redis is down", got=f"{calls} source calls",
            expected="3: every request answered by the source")
 

@@ -1,0 +1,100 @@
+"""Chapter 08 and exercise 08's hidden checks against a real Redis server, not fakeredis.
+
+The course code picks its client from REDIS_URL (a real server) or falls back to fakeredis; here
+a redis-server is started on 127.0.0.1 for these tests, and the same notebooks and checks must
+pass against it, unchanged. Without redis-server (apt-get install redis-server) the tests are
+skipped, unless BOOK_REQUIRE_REDIS is set, as .ci/run sets it: then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+
+from book import ROOT, SOLUTIONS
+from tests.conftest import run_checks
+from tests.test_mutants import MUTANTS, write_mutant
+
+SERVER = shutil.which("redis-server")
+if SERVER is None and os.environ.get("BOOK_REQUIRE_REDIS"):
+    raise RuntimeError("the real-Redis tests cannot run: redis-server is not installed")
+pytestmark = pytest.mark.skipif(SERVER is None, reason="redis-server is not installed")
+EXERCISE = "08-redis-cache"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    """A redis-server of its own on 127.0.0.1, with nothing saved to disk; its URL."""
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    server = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                               "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        with redis.Redis.from_url(url) as probe:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    probe.ping()
+                    break
+                except redis.exceptions.ConnectionError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        pytest.fail(f"redis-server did not answer on port {port} within 10 s")
+                    time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def real_redis(redis_url, monkeypatch):
+    """REDIS_URL set for every process started from here, and an empty server; a client to it."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    with redis.Redis.from_url(redis_url, decode_responses=True) as server:
+        server.flushall()
+        yield server
+
+
+def commands_served(server: redis.Redis) -> int:
+    return int(server.info("stats")["total_commands_processed"])
+
+
+@pytest.mark.parametrize("notebook", ["chapters/08-redis-cache.ipynb", f"solutions/{EXERCISE}.ipynb"])
+def test_the_notebook_passes_strict_nbval_against_a_real_redis(notebook, real_redis):
+    before = commands_served(real_redis)
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", notebook],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:]
+    # The cells talked to the real server (fakeredis would leave it untouched).
+    assert commands_served(real_redis) - before >= 5
+    assert real_redis.keys("v1:*")
+
+
+def test_the_hidden_checks_score_the_same_against_a_real_redis(real_redis, tmp_path):
+    mutants = {mistake: write_mutant(tmp_path / str(number), EXERCISE, replace)
+               for number, (exercise, mistake, replace, _) in enumerate(MUTANTS) if exercise == EXERCISE}
+    must_fail = {mistake: names for exercise, mistake, _, names in MUTANTS if exercise == EXERCISE}
+    solution = SOLUTIONS / f"{EXERCISE}.ipynb"
+    before = commands_served(real_redis)
+    found = run_checks(ROOT / "tests" / "checks" / "test_08_redis_cache.py", [solution, *mutants.values()],
+                       tmp_path / "report.jsonl")
+    assert commands_served(real_redis) - before > 50, "the checks did not use the real server"
+    results = found[str(solution)]
+    assert results and all(result["passed"] for result in results), [r for r in results if not r["passed"]]
+    for mistake, path in mutants.items():
+        failed = {result["name"] for result in found[str(path)] if not result["passed"]}
+        assert failed == must_fail[mistake], f"{mistake}: failed {failed}, expected {must_fail[mistake]}"
