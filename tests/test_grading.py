@@ -159,7 +159,8 @@ def test_an_enormous_output_is_graded_normally(batch):
 
 def test_the_gradebook_has_a_row_per_submission(batch):
     _, results, paths, gradebook = batch
-    rows = list(csv.DictReader(gradebook.open()))
+    with gradebook.open(newline="") as file:
+        rows = list(csv.DictReader(file))
     assert [row["submission"] for row in rows] == [str(path) for path in paths]
     assert rows[0]["student"] == "00-syntax-error"
     assert {row["exercise"] for row in rows} == {EXERCISE}
@@ -272,7 +273,7 @@ def running(pid, wait=3.0):
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:
-            state = open(f"/proc/{pid}/stat").read().split()[2]
+            state = Path(f"/proc/{pid}/stat").read_text().split()[2]
         except FileNotFoundError:
             return False
         if state == "Z":  # killed, waiting to be reaped
