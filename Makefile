@@ -11,7 +11,7 @@ JOBS ?= auto
 # Builds and tests run with no network but loopback where the machine allows it (book/offline.py).
 OFFLINE := $(PY) -m book.offline
 
-.PHONY: book book-class test bench lab serve grade watch progress release execute constraints clean
+.PHONY: book book-class test test-latest repeat bench lab serve grade watch progress release execute constraints clean
 
 $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -38,6 +38,12 @@ test: $(TEST_INSTALLED)
 	$(PY) -m book release --check
 	$(OFFLINE) $(PY) -m book.site --quiet
 	$(OFFLINE) $(PY) -m pytest -n $(JOBS) --dist loadfile
+
+# The suite against the newest releases of fastapi, starlette, pydantic, sqlalchemy, httpx, aiosqlite
+# and fakeredis, in .venv-latest; reports what breaks and why (_build/latest/report.md).
+# make test-latest LATEST=--pre takes pre-releases too.
+test-latest: $(INSTALLED)
+	$(PY) -m book.latest $(LATEST)
 
 # The benchmark (about half an hour): make bench, or e.g. make bench BENCH="--parts grading --runs 5"
 bench: $(TEST_INSTALLED)

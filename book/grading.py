@@ -4,15 +4,27 @@ The child is a pytest run over the submission (nbval, in a fresh kernel) and the
 check module (in-process, see book.notebooks). It has a time limit and writes each result as it
 comes (book.pytest_plugin), so a submission that hangs, exits or crashes its process still gets
 every result that finished and zero for the rest, with a one-line reason.
+
+A submission is code the grader runs, so the grader guards against the easy ways to fool it (the
+threat model is in the README): the children's output is discarded (a printed report counts for
+nothing); the report's lines are signed with a key only the grader's own plugin receives (a line
+written by anything else voids the report); a tripwire in the hidden checks' process reports a
+submission that replaces the code of pytest or the book package; and the grader's own files (the
+book package, the checks, pytest and its plugins) are fingerprinted before a batch and after each
+submission: a submission that changed them scores nothing, and so does every later one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +32,7 @@ from pathlib import Path
 import nbformat
 
 from book import CHECKS, EXERCISES, ROOT, notebooks
-from book.report_file import read_report
+from book.report_file import ForgedReport, read_report
 
 CELL_TIMEOUT = 10.0  # no cell in a course notebook needs more than a second
 TIME_LIMIT = 120.0  # the whole grading of one submission
@@ -164,8 +176,10 @@ def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CH
         copy = Path(workdir) / f"{exercise.slug}.ipynb"
         shutil.copyfile(submission.path, copy)
         reports = [Path(workdir) / "visible.jsonl", Path(workdir) / "hidden.jsonl"]
+        baseline = batch_baseline(checks_dir)
+        key = secrets.token_bytes(32)  # for this submission's report only
         common = ["-c", str(Path(__file__).with_name("grading.ini")), "-p", "book.skip_slow_imports",
-                  "-p", "no:cacheprovider", "-p", "no:xdist", "-q", "--capture=sys",
+                  "-p", "no:cacheprovider", "-p", "no:xdist", "-q", "--capture=sys", "--book-guard",
                   "--rootdir", str(ROOT), "--confcutdir", str(exercise.checks.parent),
                   "--submission", str(copy), f"--book-cell-timeout={cell_timeout:g}"]
         visible = [str(copy), "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={cell_timeout:g}"]
@@ -176,15 +190,26 @@ def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CH
         else:
             commands = [visible + hidden + common + ["--book-report", str(reports[0])]]
             reports = reports[:1]
-        stopped = _run_children(commands, copy.parent, time_limit)
-        entries, finished = [], True
+        stopped = _run_children(commands, copy.parent, time_limit, key)
+        entries, finished, cheated = [], True, ""
         for report in reports:
-            found, done = read_report(report)
+            try:
+                found, done = read_report(report, key)
+            except ForgedReport as exc:
+                found, done, cheated = [], True, f"{exc} (a forged result?)"
             entries += found
             finished = finished and done
         if not stopped and not finished:
             stopped = "the grading process ended early (os._exit or a crash in a cell?)"
+        cheated = cheated or next((entry["why"] for entry in entries if entry["kind"] == "tampered"), "")
+        changed = _changed(baseline, _fingerprint(checks_dir))
+        if changed:
+            cheated = f"the grader's own files changed while this submission ran: {changed}"
 
+    if cheated:
+        submission.error = f"not graded: {cheated}"
+        submission.checks = _all_failed(exercise, submission.error)
+        return _timed(submission, started)
     submission.checks = _results(exercise, entries, stopped, tampering(nb, nbformat.read(exercise.starter, 4)),
                                  notebooks.code_cells(nb, skip_tags=frozenset()))
     if stopped:
@@ -192,11 +217,68 @@ def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CH
     return _timed(submission, started)
 
 
-def _run_children(commands: list[list[str]], cwd: Path, time_limit: float) -> str:
+_FIRST_SEEN: dict[Path, dict[str, str]] = {}
+_FIRST_SEEN_LOCK = threading.Lock()
+
+
+def batch_baseline(checks_dir: Path) -> dict[str, str]:
+    """The grader's files as this process first saw them: what every later submission of the
+    batch is compared with, so that one that changed them spoils no later grade unnoticed."""
+    now = _fingerprint(checks_dir)
+    with _FIRST_SEEN_LOCK:
+        return _FIRST_SEEN.setdefault(checks_dir.resolve(), now)
+
+
+def _fingerprint(checks_dir: Path) -> dict[str, str]:
+    """A hash of every file the grading runs on: the book package, the checks, pytest, pluggy,
+    nbval and anyio's plugin, and what Python runs at start-up (.pth files, sitecustomize)."""
+    import _pytest
+    import anyio
+    import nbval
+    import pluggy
+    import pytest
+
+    folders = [Path(__file__).parent, checks_dir, Path(_pytest.__file__).parent, Path(pluggy.__file__).parent,
+               Path(nbval.__file__).parent]
+    files = [Path(pytest.__file__), Path(anyio.__file__).parent / "pytest_plugin.py"]
+    for folder in folders:
+        files += [path for path in folder.rglob("*") if path.is_file() and "__pycache__" not in path.parts]
+    site = Path(sysconfig.get_paths()["purelib"])
+    files += [path for path in site.glob("*.pth")]
+    files += [site / name for name in ("sitecustomize.py", "usercustomize.py") if (site / name).exists()]
+    found = {}
+    for path in files:
+        try:
+            found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            found[str(path)] = "unreadable"
+    return found
+
+
+def _changed(before: dict[str, str], after: dict[str, str]) -> str:
+    """The first file added, removed or changed, or ""."""
+    for path in sorted(before.keys() | after.keys()):
+        if before.get(path) != after.get(path):
+            what = "added" if path not in before else "removed" if path not in after else "changed"
+            return f"{path} was {what}"
+    return ""
+
+
+def _run_children(commands: list[list[str]], cwd: Path, time_limit: float, key: bytes) -> str:
     """Run pytest with each argument list at once; return "" or why the run was stopped early."""
     # The children's own output is not the report (a notebook could print a fake one): discard it.
-    children = [subprocess.Popen([sys.executable, "-m", "pytest", *command], cwd=cwd, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for command in commands]
+    # The report's key goes through stdin, read before any submission code runs, never in argv or
+    # the environment, which a kernel could read.
+    children = []
+    for command in commands:
+        child = subprocess.Popen([sys.executable, "-m", "pytest", *command], cwd=cwd, stdin=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            child.stdin.write(key.hex().encode() + b"\n")
+            child.stdin.close()
+        except BrokenPipeError:  # it died at once: its report will say nothing
+            pass
+        children.append(child)
     deadline = time.monotonic() + time_limit
     reason = ""
     try:

@@ -4,21 +4,33 @@ Every check module names its exercise (``EXERCISE = "01-typed-aliases"``); by de
 run against that exercise's solution, and ``--submission PATH`` points them at a learner's notebook.
 ``--book-report FILE`` writes each result as a JSON line the moment it is known, so a grader that
 has to stop a runaway submission still has everything that finished before.
+
+``--book-guard`` is how the grader runs it: the report's lines are signed with a key read from
+stdin before any submission code runs (book.report_file), and a tripwire watches the code of
+pytest, pluggy, nbval, anyio and the book package, and the builtins: a submission that replaces
+any of them (to make every check pass, say) is reported as tampering, and scores nothing.
 """
 
 from __future__ import annotations
 
-import json
+import os
 import re
 import sys
+import types
 from pathlib import Path
 
 import pytest
 
-from book import SOLUTIONS, notebooks
+from book import SOLUTIONS, notebooks, report_file
 
 REPORT_KEY = pytest.StashKey[dict]()
 LOAD_FAILURES = pytest.StashKey[dict]()
+WRITER = pytest.StashKey[object]()
+TRIPWIRE = pytest.StashKey[dict]()
+# Hooks pytest itself sets around each test.
+PYTEST_SETS = ("_pytest.assertion.util._reprcompare", "_pytest.assertion.util._assertion_pass")
+# Whose code a submission must leave alone: what runs the checks and writes the report.
+GUARDED = ("pytest", "_pytest", "pluggy", "nbval", "anyio.pytest_plugin", "book", "builtins", "hmac", "hashlib", "json")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -30,12 +42,88 @@ def pytest_addoption(parser):
     group.addoption("--book-report", metavar="FILE", help="append each result to FILE as a JSON line")
     group.addoption("--book-cell-timeout", metavar="SECONDS", type=float, default=None,
                     help="stop a notebook cell of the submission that runs longer than this")
+    group.addoption("--book-guard", action="store_true",
+                    help="as the grader runs it: sign the report with a key read from stdin, and report "
+                         "a submission that replaces the code of pytest, the book package and the like")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "check(points, hint): a graded hidden check")
     config.stash[REPORT_KEY] = {}
     config.stash[LOAD_FAILURES] = {}
+    key = _read_key() if config.getoption("--book-guard") else None
+    config.stash[WRITER] = _writer(config.getoption("--book-report"), key)
+
+
+def _read_key() -> bytes:
+    """The grader's key, from stdin (fd 0, which pytest's capture leaves alone); stdin is then
+    /dev/null, so nothing started later (a kernel) inherits the pipe."""
+    data = b""
+    while chunk := os.read(0, 1024):
+        data += chunk
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    try:
+        return bytes.fromhex(data.decode().strip())
+    except ValueError:
+        raise pytest.UsageError("--book-guard: no key on stdin") from None
+
+
+def _writer(path: str | None, key: bytes | None):
+    # The key lives in this closure only: not in a module global a notebook could read.
+    def write(entry: dict) -> None:
+        if path:
+            with open(path, "a", encoding="utf-8") as out:
+                out.write(report_file.line(entry, key))
+
+    return write
+
+
+def _code_of(modules=GUARDED) -> dict[str, int]:
+    """The identity of every function, class, method and code object of the guarded modules."""
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(modules) or name not in modules and not name.startswith(
+                tuple(f"{guarded}." for guarded in modules)):
+            continue
+        found[name] = id(module)
+        for attr, value in list(vars(module).items()):
+            if not isinstance(value, (types.FunctionType, type, types.ModuleType, types.BuiltinFunctionType)):
+                continue  # data: a module's own state changes as it runs
+            found[f"{name}.{attr}"] = id(value)
+            if isinstance(value, types.FunctionType):
+                found[f"{name}.{attr}.__code__"] = id(value.__code__)
+            if isinstance(value, type) and value.__module__ == name:
+                for member, inner in list(vars(value).items()):
+                    if isinstance(inner, (types.FunctionType, staticmethod, classmethod, property)):
+                        found[f"{name}.{attr}.{member}"] = id(inner)
+                        if isinstance(inner, types.FunctionType):
+                            found[f"{name}.{attr}.{member}.__code__"] = id(inner.__code__)
+    return found
+
+
+def _arm_tripwire(config) -> None:
+    if config.getoption("--book-guard") and TRIPWIRE not in config.stash:
+        from book import apps, checks  # noqa: F401  (imported now, so that they are guarded too)
+
+        config.stash[TRIPWIRE] = {"code": _code_of(), "plugins": list(config.pluginmanager.get_plugins()),
+                                  "reported": False}
+
+
+def _check_tripwire(config) -> None:
+    """Report, once, the first guarded name a submission replaced."""
+    wire = config.stash.get(TRIPWIRE, None)
+    if wire is None or wire["reported"]:
+        return
+    now = _code_of()
+    changed = next((name for name, identity in wire["code"].items()
+                    if now.get(name) != identity and not name.startswith(PYTEST_SETS)), None)
+    if changed is None and config.pluginmanager.get_plugins() != set(wire["plugins"]):
+        changed = "pytest's plugins (a plugin was registered or removed)"
+    if changed is not None:
+        wire["reported"] = True
+        _write(config, {"kind": "tampered", "id": "tampered", "why": f"the submission replaced {changed}"})
 
 
 def pytest_generate_tests(metafunc):
@@ -68,14 +156,18 @@ async def notebook(request, submission_path):
     failures = request.config.stash[LOAD_FAILURES]
     if submission_path in failures:
         pytest.fail(failures[submission_path], pytrace=False)
+    _arm_tripwire(request.config)  # before any of the submission's code runs
     try:
         module = await notebooks.run(submission_path, cell_timeout=request.config.getoption("--book-cell-timeout"))
     except notebooks.NotebookError as exc:
         failures[submission_path] = f"the notebook did not run to the end: {exc}"
         pytest.fail(failures[submission_path], pytrace=False)
+    finally:
+        _check_tripwire(request.config)
     yield module
     sys.modules.pop(module.__name__, None)
     await _dispose_engines(module)
+    _check_tripwire(request.config)
 
 
 async def _dispose_engines(module) -> None:
@@ -172,10 +264,7 @@ def _record_cell(item, report, call) -> None:
 
 
 def _write(config, entry: dict) -> None:
-    path = config.getoption("--book-report")
-    if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(entry) + "\n")
+    config.stash[WRITER](entry)
 
 
 def _message(report) -> str:
@@ -194,5 +283,6 @@ def _message(report) -> str:
 
 
 def pytest_sessionfinish(session):
+    _check_tripwire(session.config)
     # The last line: a report without it comes from a run that was stopped or killed.
     _write(session.config, {"kind": "end", "id": "end"})

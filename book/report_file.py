@@ -1,27 +1,54 @@
-"""Reading the results file a grading run writes (--book-report), without importing pytest.
+"""The results file a grading run writes (--book-report): writing it, signed, and reading it back.
 
 Each result is a JSON line written the moment it is known; the last line, {"kind": "end"}, says
-the run reached its end. The grader reads it after its child processes are gone.
+the run reached its end. The grader reads it after its child processes are gone, without
+importing pytest.
+
+When the grader gives its child a key (on the child's stdin, before any submission code runs),
+every line carries an HMAC of its entry: a line written by anything else, a notebook that found
+the file's path, say, does not verify, and the whole report is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from pathlib import Path
 
 
-def read_report(path: Path) -> tuple[list[dict], bool]:
+class ForgedReport(Exception):
+    """A line of the report was not written by the grader's own plugin."""
+
+
+def _mac(key: bytes, entry: dict) -> str:
+    return hmac.new(key, json.dumps(entry, sort_keys=True).encode(), hashlib.sha256).hexdigest()
+
+
+def line(entry: dict, key: bytes | None = None) -> str:
+    """One line of the report for `entry`, signed when there is a key."""
+    return json.dumps({"entry": entry, "mac": _mac(key, entry)} if key else entry) + "\n"
+
+
+def read_report(path: Path, key: bytes | None = None) -> tuple[list[dict], bool]:
     """The results a --book-report file holds, and whether the run reached its end.
 
-    A check reported twice counts as its last report.
+    A check reported twice counts as its last report. With `key`, every line must carry a valid
+    signature, or ForgedReport is raised.
     """
     entries: dict[str, dict] = {}
     if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for text in path.read_text(encoding="utf-8").splitlines():
             try:
-                entry = json.loads(line)
+                entry = json.loads(text)
             except ValueError:  # the last line of a run that was stopped mid-write
                 continue
+            if key is not None:
+                signed = entry if isinstance(entry, dict) else {}
+                if not (isinstance(signed.get("entry"), dict) and isinstance(signed.get("mac"), str)
+                        and hmac.compare_digest(signed["mac"], _mac(key, signed["entry"]))):
+                    raise ForgedReport("a line of the grading report was not written by the grader")
+                entry = signed["entry"]
             entries[entry["id"]] = entry
     finished = entries.pop("end", None) is not None
     return list(entries.values()), finished

@@ -1,0 +1,156 @@
+"""The suite against the newest releases: ``python -m book.latest`` (what ``make test-latest`` runs).
+
+A course rots when the framework moves. This builds a second venv, ``.venv-latest``, with the newest
+releases of the libraries the course teaches (everything else keeps its pin), runs the test suite
+there, and reports which notebooks and checks break, and why, in one line each:
+
+    python -m book.latest            # newest releases
+    python -m book.latest --pre      # pre-releases too (an early warning, not a promise)
+
+Each chapter's versions line is masked in this run: it names the pinned versions by design.
+The site and browser tests are left out: they test the site built with the pins (make test).
+The report is also written to ``_build/latest/report.md``. Exit status 0: nothing broke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+
+from book import ROOT
+
+MOVING = ("fastapi", "starlette", "pydantic", "sqlalchemy", "httpx", "aiosqlite", "fakeredis")
+# Released in step with one of MOVING, so their pins would hold it back.
+IN_STEP = ("pydantic-core", "annotated-types", "typing-inspection", "annotated-doc", "redis", "anyio",
+           "typing-extensions", "greenlet")
+VENV = ROOT / ".venv-latest"
+OUT = ROOT / "_build" / "latest"
+LEFT_OUT = ("tests/test_browser.py", "tests/test_site.py", "tests/test_site_editions.py")
+# The versions line of every chapter: "Outputs produced with FastAPI 0.165.0, ..., SQLAlchemy 2.1.9."
+VERSIONS_LINE = r"Outputs produced with [^*\n]*\."
+
+
+@dataclass
+class Broken:
+    where: str  # a notebook and cell, or a test
+    why: str  # one line
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[\[=<>!~; ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def install(pre: bool) -> dict[str, tuple[str, str]]:
+    """Make .venv-latest and install the newest releases in it; {package: (pinned, installed)}."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    constraints = OUT / "constraints.txt"
+    constraints.write_text("\n".join(
+        line for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+        if _name(line) not in MOVING + IN_STEP) + "\n", encoding="utf-8")
+    # requirements.txt with the pins of MOVING dropped: the rest stay pinned.
+    direct = [line.strip() for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+              if line.strip() and not line.startswith(("#", "-")) and _name(line) not in MOVING]
+    direct += ["sqlalchemy[asyncio]" if name == "sqlalchemy" else name for name in MOVING]
+    requirements = OUT / "requirements.txt"
+    requirements.write_text("\n".join(direct + ["-e ."]) + "\n", encoding="utf-8")
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade"]
+    subprocess.run(pip + (["--pre"] if pre else []) + ["-r", str(requirements), "-c", str(constraints)],
+                   cwd=ROOT, check=True)
+    return {name: (_pinned(name), _installed(python, name)) for name in MOVING}
+
+
+def _pinned(name: str) -> str:
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if "==" in line and _name(line) == name:
+            return line.split("==")[1].strip()
+    return "?"
+
+
+def _installed(python: Path, name: str) -> str:
+    done = subprocess.run([str(python), "-c", f"import importlib.metadata as m; print(m.version({name!r}))"],
+                          capture_output=True, text=True)
+    return done.stdout.strip() or "not installed"
+
+
+def sanitizer() -> Path:
+    """The course's nbval sanitizer, plus the versions line."""
+    path = OUT / "nbval.sanitize"
+    path.write_text((ROOT / "nbval.sanitize").read_text(encoding="utf-8")
+                    + f"\n# The versions line names the pinned versions.\nregex: {VERSIONS_LINE}\n"
+                      "replace: Outputs produced with VERSIONS.\n", encoding="utf-8")
+    return path
+
+
+def run_suite(jobs: str) -> Path:
+    """pytest, as make test runs it, in .venv-latest; the JUnit XML it wrote."""
+    junit = OUT / "junit.xml"
+    junit.unlink(missing_ok=True)
+    command = [str(VENV / "bin" / "python"), "-m", "book.offline", str(VENV / "bin" / "python"), "-m", "pytest",
+               "-n", jobs, "--dist", "loadfile", "-q", "--nbval-sanitize-with", str(sanitizer()),
+               "--junitxml", str(junit), *[f"--ignore={path}" for path in LEFT_OUT]]
+    subprocess.run(command, cwd=ROOT)
+    return junit
+
+
+def broken(junit: Path) -> tuple[int, list[Broken]]:
+    """How many tests ran, and each failure or error with its reason in one line."""
+    if not junit.exists():
+        return 0, [Broken("pytest", "the suite did not run: see its output above")]
+    found, total = [], 0
+    for case in ElementTree.parse(junit).getroot().iter("testcase"):
+        total += 1
+        for problem in [*case.findall("failure"), *case.findall("error")]:
+            where = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
+            # nbval's message is generic ("Notebook cell execution failed"): the reason is in the text.
+            found.append(Broken(where, _one_line(f"{problem.get('message') or ''}\n{problem.text or ''}")))
+    return total, found
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in re.sub(r"(\x1b|#x1B)\[[0-9;]*m", "", text).splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^(E\s+)?\w*(Error|Exception|Warning)\b", line)]
+    line = (errors[-1] if errors else lines[0]) if lines else "(no message)"
+    line = re.sub(r"^E\s+", "", line)
+    return line if len(line) <= 240 else line[:237] + "..."
+
+
+def report(versions: dict[str, tuple[str, str]], total: int, problems: list[Broken]) -> str:
+    lines = ["# The suite against the newest releases", "", "| package | pinned | tested |", "|---|---|---|"]
+    lines += [f"| {name} | {pinned} | {installed} |" for name, (pinned, installed) in versions.items()]
+    moved = [name for name, (pinned, installed) in versions.items() if pinned != installed]
+    lines += ["", f"Newer than the pins: {', '.join(moved) if moved else 'none (the pins are the newest releases)'}.",
+              "", f"{total} tests, {len(problems)} broken."]
+    if problems:
+        lines += ["", "| where | why |", "|---|---|"]
+        lines += [f"| {problem.where} | {problem.why.replace('|', '/')} |" for problem in problems]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m book.latest", description=__doc__.splitlines()[0])
+    parser.add_argument("--pre", action="store_true", help="take pre-releases too")
+    parser.add_argument("--jobs", default="auto", help="pytest-xdist workers (default: auto)")
+    args = parser.parse_args(argv)
+    try:
+        versions = install(args.pre)
+    except subprocess.CalledProcessError as exc:
+        print(f"error: installing the newest releases failed (exit status {exc.returncode}); see pip's output above",
+              file=sys.stderr)
+        return 2
+    total, problems = broken(run_suite(args.jobs))
+    text = report(versions, total, problems)
+    (OUT / "report.md").write_text(text, encoding="utf-8")
+    print("\n" + text)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
