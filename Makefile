@@ -38,6 +38,13 @@ test: $(TEST_INSTALLED)
 	$(PY) -m book release --check
 	$(OFFLINE) $(PY) -m book.site --quiet
 	$(OFFLINE) $(PY) -m pytest -n $(JOBS) --dist loadfile
+	$(OFFLINE) $(PY) -m book.repeat --rounds 1 --first 2 --jobs $(JOBS)
+
+# Every chapter and solution under strict nbval, ROUNDS rounds in a row, each with its own hash
+# seed and time zone: make repeat ROUNDS=5
+ROUNDS ?= 3
+repeat: $(INSTALLED)
+	$(OFFLINE) $(PY) -m book.repeat --rounds $(ROUNDS) --jobs $(JOBS)
 
 # The suite against the newest releases of fastapi, starlette, pydantic, sqlalchemy, httpx, aiosqlite
 # and fakeredis, in .venv-latest; reports what breaks and why (_build/latest/report.md).

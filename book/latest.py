@@ -18,11 +18,10 @@ import argparse
 import re
 import subprocess
 import sys
-import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass
 from pathlib import Path
 
 from book import ROOT
+from book.junit import Broken, broken
 
 MOVING = ("fastapi", "starlette", "pydantic", "sqlalchemy", "httpx", "aiosqlite", "fakeredis")
 # Released in step with one of MOVING, so their pins would hold it back.
@@ -33,12 +32,6 @@ OUT = ROOT / "_build" / "latest"
 LEFT_OUT = ("tests/test_browser.py", "tests/test_site.py", "tests/test_site_editions.py")
 # The versions line of every chapter: "Outputs produced with FastAPI 0.165.0, ..., SQLAlchemy 2.1.9."
 VERSIONS_LINE = r"Outputs produced with [^*\n]*\."
-
-
-@dataclass
-class Broken:
-    where: str  # a notebook and cell, or a test
-    why: str  # one line
 
 
 def _name(requirement: str) -> str:
@@ -98,28 +91,6 @@ def run_suite(jobs: str) -> Path:
                "--junitxml", str(junit), *[f"--ignore={path}" for path in LEFT_OUT]]
     subprocess.run(command, cwd=ROOT)
     return junit
-
-
-def broken(junit: Path) -> tuple[int, list[Broken]]:
-    """How many tests ran, and each failure or error with its reason in one line."""
-    if not junit.exists():
-        return 0, [Broken("pytest", "the suite did not run: see its output above")]
-    found, total = [], 0
-    for case in ElementTree.parse(junit).getroot().iter("testcase"):
-        total += 1
-        for problem in [*case.findall("failure"), *case.findall("error")]:
-            where = f"{case.get('classname', '')}::{case.get('name', '')}".strip(":")
-            # nbval's message is generic ("Notebook cell execution failed"): the reason is in the text.
-            found.append(Broken(where, _one_line(f"{problem.get('message') or ''}\n{problem.text or ''}")))
-    return total, found
-
-
-def _one_line(text: str) -> str:
-    lines = [line.strip() for line in re.sub(r"(\x1b|#x1B)\[[0-9;]*m", "", text).splitlines() if line.strip()]
-    errors = [line for line in lines if re.match(r"^(E\s+)?\w*(Error|Exception|Warning)\b", line)]
-    line = (errors[-1] if errors else lines[0]) if lines else "(no message)"
-    line = re.sub(r"^E\s+", "", line)
-    return line if len(line) <= 240 else line[:237] + "..."
 
 
 def report(versions: dict[str, tuple[str, str]], total: int, problems: list[Broken]) -> str:

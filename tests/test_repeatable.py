@@ -1,0 +1,74 @@
+"""Outputs that never depend on the time, addresses, the order of sets or the machine.
+
+The stored outputs are scanned for what varies from run to run or machine to machine; and
+``python -m book.repeat`` (make repeat, and one round in make test) is shown to catch a notebook
+whose output depends on the order of a set.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from book import ROOT
+
+NOTEBOOKS = sorted([*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("solutions/*.ipynb")])
+VARYING = {
+    "a memory address": re.compile(r"0x[0-9a-fA-F]{6,}"),
+    "a path of this machine": re.compile(r"(/tmp/|/work/|/root/|/home/|/Users/|[A-Z]:\\)"),
+    "a date": re.compile(r"\b20\d\d-\d\d-\d\d\b"),
+    "a time of day": re.compile(r"\b\d\d:\d\d:\d\d\b"),
+    "a duration": re.compile(r"\b\d+\.\d+ ?(s|ms|seconds)\b"),
+    "a port": re.compile(r"(127\.0\.0\.1|localhost):\d+"),
+}
+
+
+def outputs(path):
+    for number, cell in enumerate(nbformat.read(path, as_version=4).cells):
+        for output in cell.get("outputs", []):
+            yield number, output.get("text", "") + "".join(
+                value for value in output.get("data", {}).values() if isinstance(value, str))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.name}" for p in NOTEBOOKS])
+def test_no_stored_output_varies_between_runs(path):
+    found = [f"cell {number}: {what}: {match[0]!r}" for number, text in outputs(path)
+             for what, pattern in VARYING.items() for match in pattern.finditer(text)]
+    assert not found, found
+
+
+def test_a_round_catches_an_output_that_depends_on_the_order_of_a_set(tmp_path):
+    # Inside the checkout: the course's pytest settings collect notebooks under its root.
+    folder = ROOT / "_build" / "test-repeat" / tmp_path.name
+    folder.mkdir(parents=True)
+    path = folder / "set-order.ipynb"
+    words = ["anvil", "rocket", "magnet", "spring", "tunnel", "canvas", "pepper", "button"]
+    nbformat.write(new_notebook(cells=[new_code_cell(f"print(list({set(words)!r}))")]), path)
+    # Executed as the first round executes it (seed 1), so the second round differs.
+    done = subprocess.run([sys.executable, "-m", "book", "execute", str(path)], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONHASHSEED": "1"})
+    assert done.returncode == 0, done.stderr
+    check = subprocess.run([sys.executable, "-m", "book.repeat", str(path), "--rounds", "2", "--jobs", "1"],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert check.returncode == 1, check.stdout
+    assert "round 1: PYTHONHASHSEED=1" in check.stdout and "1/1 cells passed" in check.stdout
+    assert "round 2: PYTHONHASHSEED=2" in check.stdout and "0/1 cells passed" in check.stdout
+    assert "stdout differs: stored ['" in check.stdout, check.stdout  # what changed, in one line
+    assert check.stdout.strip().endswith("1 of 2 rounds passed")
+    shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--rounds", "0"], "0: at least 1"),
+    (["no-such-folder"], "no-such-folder: no such file or folder"),
+])
+def test_bad_arguments_are_one_line_and_exit_2(arguments, message):
+    done = subprocess.run([sys.executable, "-m", "book.repeat", *arguments], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and message in done.stderr.strip().splitlines()[-1], done.stderr
