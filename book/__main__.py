@@ -75,8 +75,11 @@ def cmd_grade(args) -> int:
     if args.gradescope and len(paths) != 1:
         raise grading.GradingError("--gradescope writes one submission's results.json: give one notebook")
 
+    baseline = grading.grader_fingerprint(checks_dir)  # one for the batch: a submission that changes
+    # the grader's files spoils its own grade and every later one
+
     def one(path: Path):
-        return grading.grade(path, exercise, checks_dir=checks_dir,
+        return grading.grade(path, exercise, checks_dir=checks_dir, baseline=baseline,
                              cell_timeout=args.cell_timeout or grading.CELL_TIMEOUT,
                              time_limit=args.time_limit or grading.TIME_LIMIT,
                              side_by_side=len(paths) == 1)  # one submission: both cores on it

@@ -24,7 +24,6 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -152,8 +151,13 @@ def tampering(submission: nbformat.NotebookNode, starter: nbformat.NotebookNode)
 
 
 def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CHECKS,
-          cell_timeout: float = CELL_TIMEOUT, time_limit: float = TIME_LIMIT, side_by_side: bool = False) -> Submission:
+          cell_timeout: float = CELL_TIMEOUT, time_limit: float = TIME_LIMIT, side_by_side: bool = False,
+          baseline: dict[str, str] | None = None) -> Submission:
     """Grade one notebook; never raises for a bad submission, only reports it.
+
+    `baseline` is the fingerprint of the grader's files (`grader_fingerprint`) taken before a
+    batch: a submission graded after another one changed them is refused too. Without it, the
+    files are compared before and after this submission only.
 
     With `side_by_side`, the visible checks (nbval, in a kernel) and the hidden checks run in two
     processes at once, one per core: for one submission graded alone. A batch gives each core a
@@ -176,7 +180,7 @@ def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CH
         copy = Path(workdir) / f"{exercise.slug}.ipynb"
         shutil.copyfile(submission.path, copy)
         reports = [Path(workdir) / "visible.jsonl", Path(workdir) / "hidden.jsonl"]
-        baseline = batch_baseline(checks_dir)
+        baseline = baseline or grader_fingerprint(checks_dir)
         key = secrets.token_bytes(32)  # for this submission's report only
         common = ["-c", str(Path(__file__).with_name("grading.ini")), "-p", "book.skip_slow_imports",
                   "-p", "no:cacheprovider", "-p", "no:xdist", "-q", "--capture=sys", "--book-guard",
@@ -202,7 +206,7 @@ def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CH
         if not stopped and not finished:
             stopped = "the grading process ended early (os._exit or a crash in a cell?)"
         cheated = cheated or next((entry["why"] for entry in entries if entry["kind"] == "tampered"), "")
-        changed = _changed(baseline, _fingerprint(checks_dir))
+        changed = _changed(baseline, grader_fingerprint(checks_dir))
         if changed:
             cheated = f"the grader's own files changed while this submission ran: {changed}"
 
@@ -217,19 +221,7 @@ def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CH
     return _timed(submission, started)
 
 
-_FIRST_SEEN: dict[Path, dict[str, str]] = {}
-_FIRST_SEEN_LOCK = threading.Lock()
-
-
-def batch_baseline(checks_dir: Path) -> dict[str, str]:
-    """The grader's files as this process first saw them: what every later submission of the
-    batch is compared with, so that one that changed them spoils no later grade unnoticed."""
-    now = _fingerprint(checks_dir)
-    with _FIRST_SEEN_LOCK:
-        return _FIRST_SEEN.setdefault(checks_dir.resolve(), now)
-
-
-def _fingerprint(checks_dir: Path) -> dict[str, str]:
+def grader_fingerprint(checks_dir: Path) -> dict[str, str]:
     """A hash of every file the grading runs on: the book package, the checks, pytest, pluggy,
     nbval and anyio's plugin, and what Python runs at start-up (.pth files, sitecustomize)."""
     import _pytest

@@ -38,25 +38,31 @@ def _name(requirement: str) -> str:
     return re.split(r"[\[=<>!~; ]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
+def write_requirements(folder: Path) -> tuple[Path, Path]:
+    """requirements.txt and constraints.txt for the newest releases: the pins of the moving
+    libraries (and of what is released in step with them) dropped, every other pin kept."""
+    constraints = folder / "constraints.txt"
+    constraints.write_text("\n".join(
+        line for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+        if _name(line) not in MOVING + IN_STEP) + "\n", encoding="utf-8")
+    direct = [line.strip() for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+              if line.strip() and not line.startswith(("#", "-")) and _name(line) not in MOVING]
+    direct += ["sqlalchemy[asyncio]" if name == "sqlalchemy" else name for name in MOVING]
+    requirements = folder / "requirements.txt"
+    requirements.write_text("\n".join(direct + ["-e ."]) + "\n", encoding="utf-8")
+    return requirements, constraints
+
+
 def install(pre: bool) -> dict[str, tuple[str, str]]:
     """Make .venv-latest and install the newest releases in it; {package: (pinned, installed)}."""
     OUT.mkdir(parents=True, exist_ok=True)
     python = VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    constraints = OUT / "constraints.txt"
-    constraints.write_text("\n".join(
-        line for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
-        if _name(line) not in MOVING + IN_STEP) + "\n", encoding="utf-8")
-    # requirements.txt with the pins of MOVING dropped: the rest stay pinned.
-    direct = [line.strip() for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
-              if line.strip() and not line.startswith(("#", "-")) and _name(line) not in MOVING]
-    direct += ["sqlalchemy[asyncio]" if name == "sqlalchemy" else name for name in MOVING]
-    requirements = OUT / "requirements.txt"
-    requirements.write_text("\n".join(direct + ["-e ."]) + "\n", encoding="utf-8")
+    requirements, constraints = write_requirements(OUT)
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade"]
     subprocess.run(pip + (["--pre"] if pre else []) + ["-r", str(requirements), "-c", str(constraints)],
-                   cwd=ROOT, check=True)
+                   cwd=ROOT, check=True)  # cwd: "-e ." is this checkout
     return {name: (_pinned(name), _installed(python, name)) for name in MOVING}
 
 
@@ -73,9 +79,9 @@ def _installed(python: Path, name: str) -> str:
     return done.stdout.strip() or "not installed"
 
 
-def sanitizer() -> Path:
+def sanitizer(folder: Path = OUT) -> Path:
     """The course's nbval sanitizer, plus the versions line."""
-    path = OUT / "nbval.sanitize"
+    path = folder / "nbval.sanitize"
     path.write_text((ROOT / "nbval.sanitize").read_text(encoding="utf-8")
                     + f"\n# The versions line names the pinned versions.\nregex: {VERSIONS_LINE}\n"
                       "replace: Outputs produced with VERSIONS.\n", encoding="utf-8")
