@@ -9,7 +9,8 @@ there, and reports which notebooks and checks break, and why, in one line each:
 
 Each chapter's versions line is masked in this run: it names the pinned versions by design.
 The site and browser tests are left out: they test the site built with the pins (make test).
-The report is also written to ``_build/latest/report.md``. Exit status 0: nothing broke.
+The report is also written to ``_build/latest/report.md`` (``.venv-latest-pre`` and
+``_build/latest-pre/`` with --pre). Exit status 0: nothing broke.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ MOVING = ("fastapi", "starlette", "pydantic", "sqlalchemy", "httpx", "aiosqlite"
 # Released in step with one of MOVING, so their pins would hold it back.
 IN_STEP = ("pydantic-core", "annotated-types", "typing-inspection", "annotated-doc", "redis", "anyio",
            "typing-extensions", "greenlet")
-VENV = ROOT / ".venv-latest"
+VENV = ROOT / ".venv-latest"  # .venv-latest-pre with --pre: a pre-release left installed is never downgraded
 OUT = ROOT / "_build" / "latest"
 LEFT_OUT = ("tests/test_browser.py", "tests/test_site.py", "tests/test_site_editions.py")
 # The versions line of every chapter: "Outputs produced with FastAPI 0.165.0, ..., SQLAlchemy 2.1.9."
@@ -53,13 +54,13 @@ def write_requirements(folder: Path) -> tuple[Path, Path]:
     return requirements, constraints
 
 
-def install(pre: bool) -> dict[str, tuple[str, str]]:
-    """Make .venv-latest and install the newest releases in it; {package: (pinned, installed)}."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    python = VENV / "bin" / "python"
+def install(pre: bool, venv: Path, out: Path) -> dict[str, tuple[str, str]]:
+    """Make the venv and install the newest releases in it; {package: (pinned, installed)}."""
+    out.mkdir(parents=True, exist_ok=True)
+    python = venv / "bin" / "python"
     if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    requirements, constraints = write_requirements(OUT)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    requirements, constraints = write_requirements(out)
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade"]
     subprocess.run(pip + (["--pre"] if pre else []) + ["-r", str(requirements), "-c", str(constraints)],
                    cwd=ROOT, check=True)  # cwd: "-e ." is this checkout
@@ -79,7 +80,7 @@ def _installed(python: Path, name: str) -> str:
     return done.stdout.strip() or "not installed"
 
 
-def sanitizer(folder: Path = OUT) -> Path:
+def sanitizer(folder: Path) -> Path:
     """The course's nbval sanitizer, plus the versions line."""
     path = folder / "nbval.sanitize"
     path.write_text((ROOT / "nbval.sanitize").read_text(encoding="utf-8")
@@ -88,12 +89,12 @@ def sanitizer(folder: Path = OUT) -> Path:
     return path
 
 
-def run_suite(jobs: str) -> Path:
+def run_suite(jobs: str, venv: Path, out: Path) -> Path:
     """pytest, as make test runs it, in .venv-latest; the JUnit XML it wrote."""
-    junit = OUT / "junit.xml"
+    junit = out / "junit.xml"
     junit.unlink(missing_ok=True)
-    command = [str(VENV / "bin" / "python"), "-m", "book.offline", str(VENV / "bin" / "python"), "-m", "pytest",
-               "-n", jobs, "--dist", "loadfile", "-q", "--nbval-sanitize-with", str(sanitizer()),
+    command = [str(venv / "bin" / "python"), "-m", "book.offline", str(venv / "bin" / "python"), "-m", "pytest",
+               "-n", jobs, "--dist", "loadfile", "-q", "--nbval-sanitize-with", str(sanitizer(out)),
                "--junitxml", str(junit), *[f"--ignore={path}" for path in LEFT_OUT]]
     subprocess.run(command, cwd=ROOT)
     return junit
@@ -116,15 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pre", action="store_true", help="take pre-releases too")
     parser.add_argument("--jobs", default="auto", help="pytest-xdist workers (default: auto)")
     args = parser.parse_args(argv)
+    venv, out = (VENV.with_name(".venv-latest-pre"), OUT.with_name("latest-pre")) if args.pre else (VENV, OUT)
     try:
-        versions = install(args.pre)
+        versions = install(args.pre, venv, out)
     except subprocess.CalledProcessError as exc:
         print(f"error: installing the newest releases failed (exit status {exc.returncode}); see pip's output above",
               file=sys.stderr)
         return 2
-    total, problems = broken(run_suite(args.jobs))
+    total, problems = broken(run_suite(args.jobs, venv, out))
     text = report(versions, total, problems)
-    (OUT / "report.md").write_text(text, encoding="utf-8")
+    (out / "report.md").write_text(text, encoding="utf-8")
     print("\n" + text)
     return 1 if problems else 0
 
