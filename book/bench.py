@@ -123,6 +123,8 @@ TEST_PARTS = {  # make test, a part at a time (each as make test runs it)
                               "--ignore=tests/test_meta.py", "--ignore=tests/test_mutants.py",
                               "--ignore=tests/test_site.py", "--ignore=tests/test_browser.py",
                               "--ignore=tests/test_site_editions.py"),
+    "nbval round with another seed and time zone": python("-m", "book.offline", sys.executable, "-m", "book.repeat",
+                                                          "--rounds", "1", "--first", "2"),
 }
 
 
