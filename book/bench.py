@@ -59,11 +59,13 @@ def timed(command: list[str], *, runs: int, warmup: bool = True, cwd: Path = ROO
     times = []
     for attempt in range(runs + (1 if warmup else 0)):
         started = time.perf_counter()
-        done = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        done = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         elapsed = time.perf_counter() - started
         if done.returncode not in ok:
-            tail = done.stderr.strip().splitlines()[-1:] or ["(no output)"]
-            raise SystemExit(f"error: {' '.join(command[:6])}... exited {done.returncode}: {tail[0]}")
+            # pytest -q names what failed on its last lines
+            tail = [line for line in done.stdout.strip().splitlines() if line.startswith(("FAILED", "ERROR"))]
+            tail = tail[:3] or done.stdout.strip().splitlines()[-1:] or ["(no output)"]
+            raise SystemExit(f"error: {' '.join(command[:6])}... exited {done.returncode}: {'; '.join(tail)}")
         if attempt or not warmup:
             times.append(elapsed)
     return statistics.median(times), min(times), max(times)

@@ -84,8 +84,7 @@ def _code_of(modules=GUARDED) -> dict[str, int]:
     """The identity of every function, class, method and code object of the guarded modules."""
     found = {}
     for name, module in list(sys.modules.items()):
-        if module is None or not name.startswith(modules) or name not in modules and not name.startswith(
-                tuple(f"{guarded}." for guarded in modules)):
+        if module is None or not any(name == root or name.startswith(f"{root}.") for root in modules):
             continue
         found[name] = id(module)
         for attr, value in list(vars(module).items()):
@@ -167,7 +166,6 @@ async def notebook(request, submission_path):
     yield module
     sys.modules.pop(module.__name__, None)
     await _dispose_engines(module)
-    _check_tripwire(request.config)
 
 
 async def _dispose_engines(module) -> None:
