@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import inspect
 import io
 import linecache
@@ -96,7 +97,24 @@ def code_cells(nb: nbformat.NotebookNode, *, skip_tags: frozenset[str] = frozens
     return cells
 
 
+def _code_of(path: Path) -> list[Cell]:
+    """The notebook's code cells, read once per version of the file: the hidden checks load the
+    same submission once per check."""
+    stat = path.stat() if path.is_file() else None
+    return list(_cached_cells(path, stat.st_mtime_ns, stat.st_size)) if stat else code_cells(read(path))
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_cells(path: Path, mtime_ns: int, size: int) -> tuple[Cell, ...]:
+    return tuple(code_cells(read(path)))
+
+
 def _compile(cell: Cell, filename: str) -> types.CodeType:
+    return _compiled(cell, filename)
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(cell: Cell, filename: str) -> types.CodeType:
     try:
         return compile(cell.source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     except SyntaxError as exc:
@@ -126,7 +144,7 @@ async def run(
     replaced by `new`: how a broken variant of a given app is made (mutation testing).
     """
     path = Path(path)
-    cells = code_cells(read(path))
+    cells = _code_of(path)
     if patch is not None:
         cells = _patched(cells, *patch)
     module = types.ModuleType(module_name, f"The code of {path.name}")
