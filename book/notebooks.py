@@ -97,7 +97,7 @@ def code_cells(nb: nbformat.NotebookNode, *, skip_tags: frozenset[str] = frozens
     return cells
 
 
-def _code_of(path: Path) -> list[Cell]:
+def _cells_of(path: Path) -> list[Cell]:
     """The notebook's code cells, read once per version of the file: the hidden checks load the
     same submission once per check."""
     stat = path.stat() if path.is_file() else None
@@ -109,12 +109,8 @@ def _cached_cells(path: Path, mtime_ns: int, size: int) -> tuple[Cell, ...]:
     return tuple(code_cells(read(path)))
 
 
+@functools.lru_cache(maxsize=512)  # the same cells, compiled once per process
 def _compile(cell: Cell, filename: str) -> types.CodeType:
-    return _compiled(cell, filename)
-
-
-@functools.lru_cache(maxsize=512)
-def _compiled(cell: Cell, filename: str) -> types.CodeType:
     try:
         return compile(cell.source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     except SyntaxError as exc:
@@ -144,7 +140,7 @@ async def run(
     replaced by `new`: how a broken variant of a given app is made (mutation testing).
     """
     path = Path(path)
-    cells = _code_of(path)
+    cells = _cells_of(path)
     if patch is not None:
         cells = _patched(cells, *patch)
     module = types.ModuleType(module_name, f"The code of {path.name}")
