@@ -182,17 +182,22 @@ def grade(path: Path, exercise: Exercise | None = None, *, checks_dir: Path = CH
         reports = [Path(workdir) / "visible.jsonl", Path(workdir) / "hidden.jsonl"]
         baseline = baseline or grader_fingerprint(checks_dir)
         key = secrets.token_bytes(32)  # for this submission's report only
-        common = ["-c", str(Path(__file__).with_name("grading.ini")), "-p", "book.skip_slow_imports",
-                  "-p", "no:cacheprovider", "-p", "no:xdist", "-q", "--capture=sys", "--book-guard",
+        # Only the plugins grading needs, named rather than looked up among all those installed
+        # (xdist and platformdirs' cost 0.05 s a process); skip_slow_imports first, before any
+        # plugin imports nbformat.
+        plugins = ["--disable-plugin-autoload", "-p", "book.skip_slow_imports", "-p", "book.pytest_plugin",
+                   "-p", "anyio.pytest_plugin", "-p", "no:cacheprovider"]
+        common = ["-c", str(Path(__file__).with_name("grading.ini")), "-q", "--capture=sys", "--book-guard",
                   "--rootdir", str(ROOT), "--confcutdir", str(exercise.checks.parent),
                   "--submission", str(copy), f"--book-cell-timeout={cell_timeout:g}"]
-        visible = [str(copy), "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={cell_timeout:g}"]
+        visible = ["-p", "nbval.plugin", str(copy), "--nbval-lax", "--nbval-current-env",
+                   f"--nbval-cell-timeout={cell_timeout:g}"]
         hidden = [str(exercise.checks)]
         if side_by_side:  # the hidden checks' process does without nbval, and its imports (0.5 s)
-            commands = [visible + common + ["--book-report", str(reports[0])],
-                        hidden + common + ["-p", "no:nbval", "--book-report", str(reports[1])]]
+            commands = [plugins + visible + common + ["--book-report", str(reports[0])],
+                        plugins + hidden + common + ["--book-report", str(reports[1])]]
         else:
-            commands = [visible + hidden + common + ["--book-report", str(reports[0])]]
+            commands = [plugins + visible + hidden + common + ["--book-report", str(reports[0])]]
             reports = reports[:1]
         stopped = _run_children(commands, copy.parent, time_limit, key)
         entries, finished, cheated = [], True, ""

@@ -13,6 +13,7 @@ any of them (to make every check pass, say) is reported as tampering, and scores
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -27,6 +28,7 @@ REPORT_KEY = pytest.StashKey[dict]()
 LOAD_FAILURES = pytest.StashKey[dict]()
 WRITER = pytest.StashKey[object]()
 TRIPWIRE = pytest.StashKey[dict]()
+EXIT_STATUS = pytest.StashKey[int]()
 # Hooks pytest itself sets around each test.
 PYTEST_SETS = ("_pytest.assertion.util._reprcompare", "_pytest.assertion.util._assertion_pass")
 # Whose code a submission must leave alone: what runs the checks and writes the report.
@@ -280,7 +282,29 @@ def _message(report) -> str:
     return text.strip()
 
 
-def pytest_sessionfinish(session):
+def pytest_sessionfinish(session, exitstatus):
     _check_tripwire(session.config)
     # The last line: a report without it comes from a run that was stopped or killed.
     _write(session.config, {"kind": "end", "id": "end"})
+    session.config.stash[EXIT_STATUS] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """As the grader runs it, end the process once the report is complete.
+
+    The report file is all a grading process leaves behind, and its last line is written. What is
+    left is pytest's garbage collections at clean-up and the interpreter tearing down some 1,500
+    modules (fastapi, sqlalchemy, pydantic ...): 0.4 to 0.5 s a process, a fifth of a grade.
+    """
+    if not config.getoption("--book-guard") or EXIT_STATUS not in config.stash:
+        return
+    import psutil  # comes with ipykernel
+
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    for child in psutil.Process().children(recursive=True):  # a kernel or a process a cell started
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    os._exit(config.stash[EXIT_STATUS])
