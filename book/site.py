@@ -64,6 +64,7 @@ def write_inputs(edition: str, repository: str | None = None) -> tuple[Path, Pat
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
     if edition == "class":
         toc = class_toc(toc)
+    config.setdefault("sphinx", {}).setdefault("config", {})["course_edition"] = edition
     GENERATED.mkdir(parents=True, exist_ok=True)
     config_path, toc_path = GENERATED / f"_config.{edition}.yml", GENERATED / f"_toc.{edition}.yml"
     config_path.write_text(yaml.safe_dump(effective_config(config), sort_keys=False), encoding="utf-8")

@@ -47,6 +47,19 @@ def test_the_landing_page_introduces_the_course_and_links_the_chapters():
         assert f'href="{doc}.html"' in intro, doc
 
 
+# Said only where the Solutions part is (book/sphinx_edition.py; the class edition's are in
+# tests/test_site_editions.py).
+FULL_EDITION_ONLY = {"intro": "Solutions are in a separate part at the end: try first.",
+                     "chapters/setup": "The solutions are in the last part of the site: try first."}
+CLASS_EDITION_ONLY = {"intro": "This edition leaves the solutions out"}
+
+
+@pytest.mark.parametrize("doc", sorted(FULL_EDITION_ONLY))
+def test_pages_point_to_the_solutions_part(doc):
+    assert FULL_EDITION_ONLY[doc] in " ".join(text_of(doc).split())
+    assert not any(said in text_of(doc) for said in CLASS_EDITION_ONLY.values())
+
+
 @pytest.mark.parametrize("doc", NOTEBOOK_CHAPTERS)
 def test_chapter_pages_show_the_outputs_of_every_code_cell(doc):
     notebook = nbformat.read(ROOT / f"{doc}.ipynb", as_version=4)

@@ -1,5 +1,6 @@
 """The two editions of the site, and the one repository setting that drives every button."""
 
+import html as html_module
 import re
 import subprocess
 import sys
@@ -8,6 +9,8 @@ import pytest
 import yaml
 
 from book import ROOT, site
+
+from test_site import CLASS_EDITION_ONLY, FULL_EDITION_ONLY
 
 REPOSITORY = "https://github.com/example/fastapi-di-course"
 BUTTONS = ("use_repository_button", "use_edit_page_button", "use_issues_button")
@@ -54,10 +57,35 @@ def test_the_class_edition_builds_without_solutions_and_with_the_repositorys_but
     assert "exercises/01-typed-aliases.html" in pages
     assert not [page for page in pages if page.startswith("solutions/") or page == "chapters/solutions.html"]
     assert not [page for page in pages if re.search(r'href="[^"]*solutions', (html / page).read_text(encoding="utf-8"))]
+    for doc, said in CLASS_EDITION_ONLY.items():
+        assert said in text_of(html / f"{doc}.html"), doc
+    for doc, said in FULL_EDITION_ONLY.items():  # no pointer to a part that is not there
+        assert said not in text_of(html / f"{doc}.html"), doc
     chapter = (html / "chapters" / "01-typed-aliases.html").read_text(encoding="utf-8")
     for link in (f"{REPOSITORY}/edit/main/chapters/01-typed-aliases.ipynb", "https://mybinder.org/v2/gh/example/",
                  "https://colab.research.google.com/github/example/"):
         assert link in chapter
+
+
+def text_of(path) -> str:
+    return " ".join(html_module.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8"))).split())
+
+
+def test_each_edition_gets_its_own_tag_and_an_unknown_edition_is_refused():
+    from types import SimpleNamespace
+
+    from sphinx.util.tags import Tags
+
+    from book import sphinx_edition
+
+    for edition in ("full", "class"):
+        app = SimpleNamespace(tags=Tags())
+        sphinx_edition._add_tag(app, SimpleNamespace(course_edition=edition))
+        assert list(app.tags) == [f"{edition}_edition"]
+    with pytest.raises(ValueError, match="course_edition must be one of full, class, not 'teacher'"):
+        sphinx_edition._add_tag(SimpleNamespace(tags=Tags()), SimpleNamespace(course_edition="teacher"))
+    config_path, _ = site.write_inputs("class")
+    assert yaml.safe_load(config_path.read_text())["sphinx"]["config"]["course_edition"] == "class"
 
 
 def test_stream_chunks_are_joined_as_written_not_line_by_line():
