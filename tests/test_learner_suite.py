@@ -59,6 +59,17 @@ def test_each_test_passes_or_fails_with_the_learners_line():
     assert str(result).splitlines()[-1] == "1 passed, 1 failed"
 
 
+def test_a_failure_is_quoted_by_the_first_line_of_its_statement():
+    result = run_tests(namespace('''
+        async def test_multiline(client):
+            async with client.stream("GET", "/") as response:
+                assert response.status_code == (
+                    404
+                ), "not found"
+    '''))
+    assert result.tests[0].message == "AssertionError: not found at `assert response.status_code == (`"
+
+
 def test_overrides_are_recorded_and_those_left_behind_reported():
     result = run_tests(namespace('''
         async def test_override_and_forget(client):
