@@ -123,3 +123,18 @@ async def test_a_traceback_can_quote_the_cells_line(tmp_path):
         module.boom()
     except ValueError as exc:
         assert "raise ValueError('from a cell')" in "".join(traceback.format_exception(exc))
+
+
+def test_load_reads_a_plain_notebook_without_nbformat_and_sends_anything_else_to_read(tmp_path):
+    path = write(tmp_path, "x = 1", "y = 2")
+    raw = json.loads(path.read_text())
+    raw["cells"][1]["source"] = ["x = ", "1"]  # as saved by Jupyter: a list of lines
+    path.write_text(json.dumps(raw))
+    assert [cell.source for cell in notebooks.code_cells(notebooks.load(path))] == ["x = 1", "y = 2"]
+    assert notebooks.code_cells(notebooks.load(path)) == notebooks.code_cells(notebooks.read(path))
+    for content, reason in [("{not json", "not a valid notebook"),
+                            (json.dumps({"nbformat": 3, "worksheets": []}), "notebook format 3 is not supported"),
+                            (json.dumps({"nbformat": 4, "cells": [{"cell_type": "code"}]}), "not a valid notebook")]:
+        path.write_text(content)
+        with pytest.raises(notebooks.NotebookError, match=reason):
+            notebooks.load(path)

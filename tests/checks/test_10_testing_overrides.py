@@ -8,7 +8,6 @@ replaced globals, and no override left behind.
 
 from pathlib import Path
 
-import nbformat
 import pytest
 
 import book
@@ -71,12 +70,12 @@ def runs(submission_path) -> dict[str, SuiteResult]:
 
 def given_cells_changed(submission: Path) -> str:
     """The first given code cell the submission no longer has word for word, or ""."""
-    starter = nbformat.read(book.EXERCISES / f"{EXERCISE}.ipynb", 4)
-    solution = nbformat.read(book.SOLUTIONS / f"{EXERCISE}.ipynb", 4)
-    solved = {cell.id: cell.source for cell in solution.cells}
-    given = [cell for cell in notebooks.code_cells(starter) if starter.cells[cell.index - 1].id in solved
-             and solved[starter.cells[cell.index - 1].id] == cell.source]
-    theirs = {cell.source.strip() for cell in notebooks.code_cells(notebooks.read(submission))}
+    starter = notebooks.load(book.EXERCISES / f"{EXERCISE}.ipynb")
+    solution = notebooks.load(book.SOLUTIONS / f"{EXERCISE}.ipynb")
+    solved = {cell["id"]: "".join(cell["source"]) for cell in solution["cells"] if "id" in cell}
+    given = [cell for cell in notebooks.code_cells(starter)
+             if solved.get(starter["cells"][cell.index - 1].get("id")) == cell.source]
+    theirs = {cell.source.strip() for cell in notebooks.code_cells(notebooks.load(submission))}
     changed = next((cell for cell in given if cell.source.strip() not in theirs), None)
     return f"{changed.where} of the exercise was changed or deleted" if changed else ""
 
