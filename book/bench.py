@@ -6,7 +6,8 @@
 
 Each figure is the median of the timed runs, with the spread (lowest to highest). Grading is put
 next to two floors measured in the same run: a bare ``pytest --nbval`` of the same notebook (what
-running the notebook alone costs) and a bare import of the course's libraries. The figures are
+running the notebook alone costs), taken in turn with the grading so that both see the same
+moments of the machine, and a bare import of the course's libraries. The figures are
 written as JSON (``--out``), which ``--compare`` reads back.
 """
 
@@ -56,19 +57,32 @@ class Figure:
 def timed(command: list[str], *, runs: int, warmup: bool = True, cwd: Path = ROOT, env: dict | None = None,
           ok=(0,)) -> tuple[float, float, float]:
     """Median, lowest and highest wall time of `command` over `runs` runs (after one untimed run)."""
-    times = []
+    return timed_together([command], runs=runs, warmup=warmup, cwd=cwd, env=env, ok=ok)[0]
+
+
+def timed_together(commands: list[list[str]], *, runs: int, warmup: bool = True, cwd: Path = ROOT,
+                   env: dict | None = None, ok=(0,)) -> list[tuple[float, float, float]]:
+    """`timed` for several commands, taken in turn in each round: a figure and its floor then see
+    the same moments of a machine whose speed drifts (a shared virtual machine's does, by 20%)."""
+    times: list[list[float]] = [[] for _ in commands]
     for attempt in range(runs + (1 if warmup else 0)):
-        started = time.perf_counter()
-        done = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        elapsed = time.perf_counter() - started
-        if done.returncode not in ok:
-            # pytest -q names what failed on its last lines
-            tail = [line for line in done.stdout.strip().splitlines() if line.startswith(("FAILED", "ERROR"))]
-            tail = tail[:3] or done.stdout.strip().splitlines()[-1:] or ["(no output)"]
-            raise SystemExit(f"error: {' '.join(command[:6])}... exited {done.returncode}: {'; '.join(tail)}")
-        if attempt or not warmup:
-            times.append(elapsed)
-    return statistics.median(times), min(times), max(times)
+        for command, taken in zip(commands, times):
+            elapsed = _run_once(command, cwd=cwd, env=env, ok=ok)
+            if attempt or not warmup:
+                taken.append(elapsed)
+    return [(statistics.median(taken), min(taken), max(taken)) for taken in times]
+
+
+def _run_once(command: list[str], *, cwd: Path, env: dict | None, ok) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode not in ok:
+        # pytest -q names what failed on its last lines
+        tail = [line for line in done.stdout.strip().splitlines() if line.startswith(("FAILED", "ERROR"))]
+        tail = tail[:3] or done.stdout.strip().splitlines()[-1:] or ["(no output)"]
+        raise SystemExit(f"error: {' '.join(command[:6])}... exited {done.returncode}: {'; '.join(tail)}")
+    return elapsed
 
 
 def python(*args: str) -> list[str]:
@@ -82,11 +96,12 @@ def grading(exercises: list[str], runs: int) -> list[Figure]:
     for slug in exercises:
         for kind, folder in (("solution", SOLUTIONS), ("starter", EXERCISES)):
             notebook = folder / f"{slug}.ipynb"
-            bare = timed(python("-m", "pytest", str(notebook), "--nbval", "--nbval-current-env", "-q",
-                                "-p", "no:cacheprovider", "-p", "no:xdist", "-o", "addopts="),
-                         runs=runs, ok=(0, 1))
+            bare, graded = timed_together([
+                python("-m", "pytest", str(notebook), "--nbval", "--nbval-current-env", "-q",
+                       "-p", "no:cacheprovider", "-p", "no:xdist", "-o", "addopts="),
+                python("-m", "book", "grade", str(notebook), "--exercise", slug[:2]),
+            ], runs=runs, ok=(0, 1))
             figures.append(Figure(f"floor: pytest --nbval {slug} {kind}", *bare, runs))
-            graded = timed(python("-m", "book", "grade", str(notebook), "--exercise", slug[:2]), runs=runs, ok=(0, 1))
             ratio = graded[0] / bare[0]
             figures.append(Figure(f"grade {slug} {kind}", *graded, runs,
                                   f"x{ratio:.2f} of nbval (<= {GRADING_RATIO}), < {GRADING_SECONDS:g} s",
@@ -150,10 +165,8 @@ def batch(runs: int) -> list[Figure]:
             learner.mkdir()
             shutil.copy(pool[number % len(pool)], learner)
         notebooks = sorted(str(path) for path in Path(folder).glob("*/*.ipynb"))
-        one = timed(python("-m", "book", "grade", *notebooks, "--jobs", "1", "--csv", os.devnull),
-                    runs=runs, warmup=False, ok=(0, 1))
-        two = timed(python("-m", "book", "grade", *notebooks, "--jobs", "2", "--csv", os.devnull),
-                    runs=runs, warmup=False, ok=(0, 1))
+        one, two = timed_together([python("-m", "book", "grade", *notebooks, "--jobs", str(jobs), "--csv", os.devnull)
+                                   for jobs in (1, 2)], runs=runs, warmup=False, ok=(0, 1))
     speedup = one[0] / two[0]
     return [Figure(f"batch: {BATCH_SIZE} submissions, --jobs 1", *one, runs),
             Figure(f"batch: {BATCH_SIZE} submissions, --jobs 2", *two, runs,

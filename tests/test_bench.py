@@ -1,0 +1,22 @@
+"""The benchmark's timing: figures taken in turn, and a failing command named in one line."""
+
+import sys
+
+import pytest
+
+from book import bench
+
+
+def test_commands_timed_together_take_turns_and_give_a_median_and_spread(tmp_path):
+    log = tmp_path / "order.txt"
+    commands = [[sys.executable, "-c", f"open({str(log)!r}, 'a').write('{name}')"] for name in "ab"]
+    figures = bench.timed_together(commands, runs=2)
+    assert log.read_text() == "ababab"  # a warm-up round, then two timed rounds
+    for median, low, high in figures:
+        assert 0 < low <= median <= high
+
+
+def test_a_failing_command_stops_the_benchmark_with_what_failed():
+    failing = [sys.executable, "-c", "print('FAILED tests/test_x.py::test_y - boom'); raise SystemExit(1)"]
+    with pytest.raises(SystemExit, match=r"exited 1: FAILED tests/test_x.py::test_y - boom"):
+        bench.timed(failing, runs=1, warmup=False)
