@@ -112,8 +112,13 @@ def load(path: str | Path) -> dict:
 def _plainly_v4(nb) -> bool:
     return (isinstance(nb, dict) and nb.get("nbformat") == SUPPORTED_NBFORMAT and isinstance(nb.get("cells"), list)
             and all(isinstance(cell, dict) and isinstance(cell.get("cell_type"), str)
-                    and isinstance(cell.get("metadata", {}), dict) and isinstance(cell.get("source"), (str, list))
+                    and isinstance(cell.get("metadata", {}), dict) and _is_text(cell.get("source"))
                     for cell in nb["cells"]))
+
+
+def _is_text(source) -> bool:
+    """A cell's source as a notebook stores it: a string, or a list of strings."""
+    return isinstance(source, str) or (isinstance(source, list) and all(isinstance(line, str) for line in source))
 
 
 def code_cells(nb: dict, *, skip_tags: frozenset[str] = frozenset({CHECK_TAG})) -> list[Cell]:

@@ -134,7 +134,9 @@ def test_load_reads_a_plain_notebook_without_nbformat_and_sends_anything_else_to
     assert notebooks.code_cells(notebooks.load(path)) == notebooks.code_cells(notebooks.read(path))
     for content, reason in [("{not json", "not a valid notebook"),
                             (json.dumps({"nbformat": 3, "worksheets": []}), "notebook format 3 is not supported"),
-                            (json.dumps({"nbformat": 4, "cells": [{"cell_type": "code"}]}), "not a valid notebook")]:
+                            (json.dumps({"nbformat": 4, "cells": [{"cell_type": "code"}]}), "not a valid notebook"),
+                            (json.dumps({"nbformat": 4, "cells": [{"cell_type": "code", "source": [1]}]}),
+                             "not a valid notebook")]:
         path.write_text(content)
         with pytest.raises(notebooks.NotebookError, match=reason):
             notebooks.load(path)

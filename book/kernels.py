@@ -1,0 +1,49 @@
+"""Jupyter kernels on Unix sockets, for nbval.
+
+jupyter_client gives each kernel five TCP ports that it finds free by binding and releasing them.
+Two processes that start kernels at the same moment (pytest-xdist workers, a batch graded with
+``--jobs 2``) can be handed the same port, and then one kernel never answers: nbval waits 60 s and
+fails every cell of the notebook. A kernel on Unix sockets, in a folder of its own, cannot collide
+with another. Where there are no Unix sockets (Windows), kernels keep TCP.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+import tempfile
+
+from jupyter_client.manager import KernelManager
+from traitlets import default
+
+
+class UnixSocketKernelManager(KernelManager):
+    """A KernelManager whose kernel listens on Unix sockets in a temporary folder of its own."""
+
+    _socket_folder = ""
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self) -> str:
+        # For ipc, "ip" is the sockets' path prefix: <ip>-<port>, one per channel.
+        self._socket_folder = tempfile.mkdtemp(prefix="kernel-")
+        return os.path.join(self._socket_folder, "channel")
+
+    def cleanup_ipc_files(self) -> None:
+        super().cleanup_ipc_files()
+        if self._socket_folder:
+            shutil.rmtree(self._socket_folder, ignore_errors=True)
+
+
+def use_in_nbval() -> bool:
+    """Make nbval start its kernels on Unix sockets, if nbval is loaded; whether it now does."""
+    kernel = sys.modules.get("nbval.kernel")
+    if kernel is None or not hasattr(socket, "AF_UNIX"):
+        return False
+    kernel.KernelManager = UnixSocketKernelManager
+    return True

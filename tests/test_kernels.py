@@ -1,0 +1,38 @@
+"""nbval's kernels on Unix sockets (book/kernels.py): no TCP port for two processes to collide on."""
+
+import os
+import socket
+import subprocess
+
+import nbval.kernel
+import pytest
+
+from book import kernels
+
+pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix sockets here")
+
+
+def test_the_course_plugin_makes_nbval_start_kernels_on_unix_sockets():
+    assert nbval.kernel.KernelManager is kernels.UnixSocketKernelManager  # done as pytest started
+    assert kernels.use_in_nbval()
+
+
+def test_each_kernel_gets_a_folder_of_sockets_and_leaves_nothing_behind(tmp_path):
+    started = []
+    try:
+        for _ in range(2):  # as nbval starts them, through the name it looks up
+            started.append(nbval.kernel.start_new_kernel(kernel_name=nbval.kernel.CURRENT_ENV_KERNEL_NAME,
+                                                         startup_timeout=30, cwd=str(tmp_path),
+                                                         stderr=subprocess.DEVNULL))
+        managers = [manager for manager, _ in started]
+        assert [manager.transport for manager in managers] == ["ipc", "ipc"]
+        folders = [os.path.dirname(manager.ip) for manager in managers]
+        assert folders[0] != folders[1]
+        channels = [f"{manager.ip}-{manager.shell_port}" for manager in managers]
+        assert all(os.path.exists(channel) for channel in channels)  # the kernels listen there
+        assert all(manager.is_alive() for manager in managers)
+    finally:
+        for manager, client in started:
+            client.stop_channels()
+            manager.shutdown_kernel(now=True)
+    assert not any(os.path.exists(folder) for folder in folders)
