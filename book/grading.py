@@ -17,6 +17,7 @@ submission: a submission that changed them scores nothing, and so does every lat
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 import shutil
@@ -264,9 +265,12 @@ def _run_children(commands: list[list[str]], cwd: Path, time_limit: float, key: 
     # The children's own output is not the report (a notebook could print a fake one): discard it.
     # The report's key goes through stdin, read before any submission code runs, never in argv or
     # the environment, which a kernel could read.
+    # Temporary files go in the grading folder, which is removed afterwards: a kernel killed at the
+    # time limit leaves its sockets' folder there, not in the machine's /tmp.
+    env = {**os.environ, "TMPDIR": str(cwd)}
     children = []
     for command in commands:
-        child = subprocess.Popen([sys.executable, "-m", "pytest", *command], cwd=cwd, stdin=subprocess.PIPE,
+        child = subprocess.Popen([sys.executable, "-m", "pytest", *command], cwd=cwd, env=env, stdin=subprocess.PIPE,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             child.stdin.write(key.hex().encode() + b"\n")

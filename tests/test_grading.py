@@ -6,6 +6,7 @@ grading: one bad notebook never stops the others, and results come in the order 
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
@@ -21,9 +22,9 @@ SOLUTION = SOLUTIONS / f"{EXERCISE}.ipynb"
 STARTER = EXERCISES / f"{EXERCISE}.ipynb"
 
 
-def grade(*args, timeout=300):
+def grade(*args, timeout=300, env=None):
     return subprocess.run([sys.executable, "-m", "book", "grade", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def solution():
@@ -262,12 +263,16 @@ def test_a_submission_past_the_time_limit_is_stopped_with_what_it_started(tmp_pa
         nb.cells.insert(5, nbformat.v4.new_code_cell("import time\ntime.sleep(5)"))
     path = tmp_path / f"{EXERCISE}.ipynb"
     nbformat.write(nb, path)
-    done = grade(path, "--time-limit", "10", "--json")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    done = grade(path, "--time-limit", "10", "--json", env={**os.environ, "TMPDIR": str(temporary)})
     result = json.loads(done.stdout)["submissions"][0]
     assert result["error"] == "stopped after the time limit of 10 s (an endless loop?)"
     assert result["score"] == 0 and done.returncode == 1
     started = int(pid_file.read_text())
     assert not running(started), "a process the stopped submission started is still running"
+    # Nor a file: the killed kernel's sockets, say, went in the grading folder, which is removed.
+    assert not list(temporary.iterdir())
 
 
 def running(pid, wait=3.0):
