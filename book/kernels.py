@@ -34,9 +34,9 @@ class UnixSocketKernelManager(KernelManager):
         self._socket_folder = tempfile.mkdtemp(prefix="kernel-")
         return os.path.join(self._socket_folder, "channel")
 
-    def cleanup_ipc_files(self) -> None:
-        super().cleanup_ipc_files()
-        if self._socket_folder:
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self._socket_folder and not restart:  # a restarted kernel listens in the same folder
             shutil.rmtree(self._socket_folder, ignore_errors=True)
 
 

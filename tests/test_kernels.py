@@ -31,6 +31,9 @@ def test_each_kernel_gets_a_folder_of_sockets_and_leaves_nothing_behind(tmp_path
         channels = [f"{manager.ip}-{manager.shell_port}" for manager in managers]
         assert all(os.path.exists(channel) for channel in channels)  # the kernels listen there
         assert all(manager.is_alive() for manager in managers)
+        managers[0].restart_kernel(now=True)  # the same folder, still there
+        started[0][1].wait_for_ready(timeout=30)
+        assert os.path.exists(channels[0]) and managers[0].is_alive()
     finally:
         for manager, client in started:
             client.stop_channels()
