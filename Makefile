@@ -1,4 +1,5 @@
 # The course's commands. `make book` and `make test` are all a fresh machine needs.
+# Installs go through book/install.py: uv where it can be had (seconds), pip otherwise (minutes).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,12 +17,11 @@ OFFLINE := $(PY) -m book.offline
 $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 	  { echo "error: Python 3.11 or newer is needed; run e.g. make PYTHON=python3.12 $(MAKECMDGOALS)" >&2; exit 1; }
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@$(PYTHON) -m book.install $(VENV) -r requirements.txt
 	@touch $@
 
 $(TEST_INSTALLED): $(INSTALLED) requirements-test.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	@$(PY) -m book.install $(VENV) -r requirements-test.txt
 	@touch $@
 
 book: $(INSTALLED)
@@ -56,8 +56,10 @@ test-latest: $(INSTALLED)
 bench: $(TEST_INSTALLED)
 	$(PY) -m book.bench $(BENCH)
 
+# JupyterLab on the course; prints the URL to open (as root too, as in containers). HOST=0.0.0.0 to
+# reach it from outside a container.
 lab: $(INSTALLED)
-	$(VENV)/bin/jupyter lab --ip=$(HOST) --port=8888
+	@$(PY) -m book.lab --host $(HOST)
 
 serve:
 	@test -f _build/html/index.html || { echo "error: the site is not built yet: run make book" >&2; exit 1; }
@@ -86,7 +88,7 @@ execute: $(INSTALLED)
 
 # Refresh the transitive pins from the current venv (after changing requirements.txt).
 constraints: $(INSTALLED)
-	$(PY) -m pip freeze --exclude-editable | grep -v '^fastapi-di-course' > constraints.txt
+	$(PY) -m pip freeze --all --exclude-editable | grep -v -E '^(pip|setuptools|fastapi-di-course)==' > constraints.txt
 
 clean:
 	rm -rf _build

@@ -27,13 +27,14 @@ from pathlib import Path
 
 from book import EXERCISES, ROOT, SOLUTIONS
 
-PARTS = ("grading", "site", "test", "batch")
+PARTS = ("setup", "grading", "site", "test", "batch")
 DEFAULT_OUT = ROOT / "_build" / "bench.json"
 LIBRARIES = "import fastapi, pydantic, starlette, httpx, sqlalchemy.ext.asyncio, aiosqlite, fakeredis"
 # The targets on a 2-core machine (issue 9).
 GRADING_RATIO, GRADING_SECONDS = 1.3, 5.0
 SITE_PER_NOTEBOOK, SITE_BASE, REBUILD_SECONDS = 2.0, 10.0, 10.0
 TEST_SECONDS = 300.0
+SETUP_SECONDS = 45.0  # a fresh clone's make book (issue 16)
 BATCH_SPEEDUP = 1.6
 BATCH_SIZE = 40
 
@@ -87,6 +88,30 @@ def _run_once(command: list[str], *, cwd: Path, env: dict | None, ok) -> float:
 
 def python(*args: str) -> list[str]:
     return [sys.executable, *args]
+
+
+def fresh_copy(folder: Path) -> Path:
+    """The checkout's tracked files as they are now (uncommitted edits included), with no venv or build."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    copy = folder / "course"
+    for name in filter(None, listed.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy / name)
+    return copy
+
+
+def setup(runs: int) -> list[Figure]:
+    """A newcomer's `make book` in a fresh copy: venv, installs, site (package caches as the machine has them)."""
+    times = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="bench-setup-") as folder:
+            copy = fresh_copy(Path(folder))
+            times.append(timed(["make", "book"], runs=1, warmup=False, cwd=copy)[0])
+    median = statistics.median(times)
+    return [Figure("setup: make book in a fresh clone", median, min(times), max(times), runs,
+                   f"< {SETUP_SECONDS:g} s", median < SETUP_SECONDS)]
 
 
 def grading(exercises: list[str], runs: int) -> list[Figure]:
@@ -205,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(chosen) != len(wanted):
             parser.error(f"--exercises {args.exercises}: not every number names an exercise")
         slugs = chosen
-    runners = {"grading": lambda: grading(slugs, args.runs), "site": lambda: site(args.runs),
+    runners = {"setup": lambda: setup(args.runs), "grading": lambda: grading(slugs, args.runs), "site": lambda: site(args.runs),
                "test": lambda: test_suite(args.runs), "batch": lambda: batch(args.runs)}
     figures: list[Figure] = []
     print(f"{'figure':44} {'median':>10} {'spread':>15}  target")

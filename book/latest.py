@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 
 from book import ROOT
+from book.install import install as book_install
+from book.install import venv_python
 from book.junit import Broken, broken
 
 MOVING = ("fastapi", "starlette", "pydantic", "sqlalchemy", "httpx", "aiosqlite", "fakeredis")
@@ -57,13 +59,10 @@ def write_requirements(folder: Path) -> tuple[Path, Path]:
 def install(pre: bool, venv: Path, out: Path) -> dict[str, tuple[str, str]]:
     """Make the venv and install the newest releases in it; {package: (pinned, installed)}."""
     out.mkdir(parents=True, exist_ok=True)
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv_python(venv)
     requirements, constraints = write_requirements(out)
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade"]
-    subprocess.run(pip + (["--pre"] if pre else []) + ["-r", str(requirements), "-c", str(constraints)],
-                   cwd=ROOT, check=True)  # cwd: "-e ." is this checkout
+    # cwd: "-e ." is this checkout
+    book_install(venv, [requirements], constraints=[constraints], upgrade=True, pre=pre, cwd=ROOT)
     return {name: (_pinned(name), _installed(python, name)) for name in MOVING}
 
 
@@ -121,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         versions = install(args.pre, venv, out)
     except subprocess.CalledProcessError as exc:
-        print(f"error: installing the newest releases failed (exit status {exc.returncode}); see pip's output above",
+        print(f"error: installing the newest releases failed (exit status {exc.returncode}); see the output above",
               file=sys.stderr)
         return 2
     total, problems = broken(run_suite(args.jobs, venv, out))

@@ -6,14 +6,24 @@ buttons; with none (the default), those buttons are left out rather than left br
 configuration Jupyter Book reads is derived from `_config.yml` into `_build/config/`, and so is
 the class edition's table of contents, so neither can drift from the files a maintainer edits.
 Both editions share one execution cache: the class edition executes nothing again.
+
+Jupyter Book executes the notebooks one after another. Before it starts, the notebooks the cache
+does not hold yet are executed side by side, one per core, exactly as Jupyter Book would execute
+them (jupyter-cache's executor, the notebook's folder as working directory), and stored in its
+cache; Jupyter Book then finds every result there. A notebook that fails is left out of the cache,
+so Jupyter Book executes it again and fails the build with its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import multiprocessing
+import os
 import subprocess
 import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import yaml
@@ -79,6 +89,74 @@ def build_command(edition: str, repository: str | None = None, quiet: bool = Fal
     return command + (["--quiet"] if quiet else [])
 
 
+def toc_notebooks(toc: dict) -> list[Path]:
+    """The notebooks a table of contents lists, in its order."""
+    files = [entry["file"] for part in toc.get("parts", []) for entry in part.get("chapters", [])]
+    files.insert(0, toc.get("root", ""))
+    return [ROOT / f"{name}.ipynb" for name in files if name and (ROOT / f"{name}.ipynb").is_file()]
+
+
+def _execute(path: str, timeout: int) -> tuple[str, str | None, float, str]:
+    """Execute one notebook as myst-nb's cache mode does; (path, notebook JSON or None, seconds, error)."""
+    import nbformat
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    notebook = nbformat.read(path, as_version=4)
+    result = single_nb_execution(notebook, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False,
+                                 meta_override=True)
+    if result.err is not None:
+        return path, None, result.time, type(result.err).__name__
+    return path, nbformat.writes(notebook), result.time, ""
+
+
+def prime_cache(edition: str, quiet: bool = False) -> int:
+    """Execute, side by side, the notebooks of `edition` that the execution cache lacks; how many ran."""
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    execute = config.get("execute") or {}
+    if execute.get("execute_notebooks", "auto") not in ("cache", "auto"):
+        return 0
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    cache = get_cache(str(CACHE))
+    todo = []
+    for path in toc_notebooks(class_toc(toc) if edition == "class" else toc):
+        notebook = nbformat.read(path, as_version=4)
+        if (notebook.metadata.get("mystnb") or {}).get("execution_mode") == "off":
+            continue
+        try:
+            cache.match_cache_notebook(notebook)
+        except KeyError:
+            todo.append(path)
+    if not todo:
+        return 0
+    workers = min(len(todo), os.cpu_count() or 1)
+    if not quiet:
+        print(f"Executing {len(todo)} notebooks, {workers} at a time", flush=True)
+    started = time.perf_counter()
+    # spawn: a fresh interpreter per worker, nothing of this process (its cache database) inherited
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_execute, str(path), int(execute.get("timeout", 120))) for path in todo]
+        for future in as_completed(futures):
+            path, text, seconds, error = future.result()
+            shown = Path(path).relative_to(ROOT)
+            if text is None:
+                # left for Jupyter Book, which runs it again and fails the build with the traceback
+                print(f"  {shown}: {error} after {seconds:.1f} s", flush=True)
+                continue
+            record = cache.add_nb_to_project(path)
+            cache.cache_notebook_bundle(CacheBundleIn(nbformat.reads(text, as_version=4), record.uri,
+                                                      data={"execution_seconds": seconds}),
+                                        check_validity=False, overwrite=True)
+            if not quiet:
+                print(f"  {shown} {seconds:.1f} s", flush=True)
+    if not quiet:
+        print(f"Executed {len(todo)} notebooks in {time.perf_counter() - started:.1f} s", flush=True)
+    return len(todo)
+
+
 def html_folder(edition: str) -> Path:
     return EDITIONS[edition] / "_build" / "html"
 
@@ -90,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repository", metavar="URL", help="override repository.url of _config.yml for this build")
     parser.add_argument("--quiet", action="store_true", help="print only warnings and errors")
     args = parser.parse_args(argv)
+    prime_cache(args.edition, args.quiet)
     done = subprocess.run(build_command(args.edition, args.repository, args.quiet), cwd=ROOT)
     if done.returncode == 0:
         print(f"The {args.edition} site is built: {html_folder(args.edition) / 'index.html'}")
