@@ -169,41 +169,62 @@ async def run(
     cell_timeout: float | None = None,
     patch: tuple[str, str] | None = None,
 ) -> types.ModuleType:
-    """Run the notebook's code cells, in order, as one module; return the module.
+    """Run the notebook's code cells, but its check cells, in order, as one module; return the module.
 
-    The first cell that fails stops the run with a NotebookError naming the cell, because
-    every later cell builds on it. What the cells print is discarded. With `cell_timeout`, a cell
-    that runs longer (an endless loop, a wait that never ends) is stopped and reported.
-    `patch` = (old, new) runs the notebook with `old`, which must occur exactly once in its code,
-    replaced by `new`: how a broken variant of a given app is made (mutation testing).
+    See `run_cells`; `patch` = (old, new) runs the notebook with `old`, which must occur exactly
+    once in its code, replaced by `new`: how a broken variant of a given app is made (mutation testing).
     """
     path = Path(path)
     cells = _cells_of(path)
     if patch is not None:
         cells = _patched(cells, *patch)
-    module = types.ModuleType(module_name, f"The code of {path.name}")
-    module.__file__ = str(path)
+    return await run_cells(cells, name=path.name, module_name=module_name, cell_timeout=cell_timeout)
+
+
+async def run_cells(cells: list[Cell], *, name: str, module_name: str = "submission",
+                    cell_timeout: float | None = None) -> types.ModuleType:
+    """Run code cells in order, as one module named `module_name`; return the module.
+
+    The first cell that fails stops the run with a NotebookError naming the cell, because every
+    later cell builds on it. What the cells print is discarded. With `cell_timeout`, a cell that
+    runs longer (an endless loop, a wait that never ends) is stopped and reported.
+    """
+    module = types.ModuleType(module_name, f"The code of {name}")
+    module.__file__ = name
+    # IPython's display(), which a notebook may call: here there is nothing to display to.
+    module.__dict__["display"] = _no_display
     # Registered so that pydantic and dataclasses can resolve the notebook's own types.
     sys.modules[module_name] = module
     for cell in cells:
-        filename = f"<{path.name} {cell.where}>"
-        code = _compile(cell, filename)
-        # Kept in linecache, as IPython does, so that a traceback can quote the cell's line.
-        linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)
-        try:
-            with _discarding_output(), _time_limit(cell_timeout):
-                if code.co_flags & inspect.CO_COROUTINE:
-                    with anyio.fail_after(cell_timeout):
-                        await eval(code, module.__dict__)
-                else:
-                    exec(code, module.__dict__)
-        except (CellTimeout, TimeoutError):
-            raise NotebookError(f"{cell.where} did not finish within {cell_timeout:g} s (an endless loop?)") from None
-        except (SystemExit, KeyboardInterrupt) as exc:
-            raise NotebookError(f"{cell.where} called {type(exc).__name__}; remove it") from None
-        except Exception as exc:
-            raise NotebookError(f"{cell.where} raised {type(exc).__name__}: {_first_line(exc)}") from None
+        await run_cell(cell, module, name=name, cell_timeout=cell_timeout)
     return module
+
+
+async def run_cell(cell: Cell, module: types.ModuleType, *, name: str, cell_timeout: float | None = None) -> None:
+    """Run one cell in `module`'s namespace, or raise NotebookError saying why it failed, in one line."""
+    filename = f"<{name} {cell.where}>"
+    code = _compile(cell, filename)
+    # Kept in linecache, as IPython does, so that a traceback can quote the cell's line.
+    linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)
+    try:
+        with _discarding_output(), _time_limit(cell_timeout):
+            if code.co_flags & inspect.CO_COROUTINE:
+                with anyio.fail_after(cell_timeout):
+                    await eval(code, module.__dict__)
+            else:
+                exec(code, module.__dict__)
+    except (CellTimeout, TimeoutError):
+        raise NotebookError(f"{cell.where} ran past the {cell_timeout:g} s limit (an endless loop?)") from None
+    except (SystemExit, KeyboardInterrupt) as exc:
+        raise NotebookError(f"{cell.where} called {type(exc).__name__}; remove it") from None
+    except MemoryError:
+        raise NotebookError(f"{cell.where} ran out of memory") from None
+    except Exception as exc:
+        raise NotebookError(f"{cell.where} raised {type(exc).__name__}: {_first_line(exc)}") from None
+
+
+def _no_display(*objects: object, **options: object) -> None:
+    return None
 
 
 def _patched(cells: list[Cell], old: str, new: str) -> list[Cell]:
