@@ -9,15 +9,19 @@ from book import ROOT
 from book.report_file import read_report
 
 
+def judge_command(check_module: Path, *options: str) -> list[str]:
+    """pytest with the judge and one exercise's hidden checks, as the grader runs it (no other plugin)."""
+    return [sys.executable, "-m", "pytest", str(check_module), "-q", "-c", str(ROOT / "book" / "grading.ini"),
+            "--rootdir", str(ROOT), "--confcutdir", str(check_module.parent), "--disable-plugin-autoload",
+            "-p", "book.skip_slow_imports", "-p", "book.grader.judge", "-p", "anyio.pytest_plugin",
+            "-p", "no:cacheprovider", *options]
+
+
 def run_checks(check_module: Path, submissions: list[Path], report: Path) -> dict[str, list[dict]]:
     """Run one exercise's hidden checks against each notebook, in one fresh pytest; the results of each."""
     options = [item for path in submissions for item in ("--submission", str(path))]
-    subprocess.run(
-        # addopts= drops the course's nbval options; the slow-import skip is put back by hand.
-        [sys.executable, "-m", "pytest", str(check_module), "-q", "-p", "book.skip_slow_imports",
-         "-p", "no:cacheprovider", "-o", "addopts=", "-p", "no:xdist", *options, "--book-report", str(report)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
-    )
+    subprocess.run(judge_command(check_module, *options, "--book-report", str(report)),
+                   cwd=ROOT, capture_output=True, text=True, timeout=600)
     results, _ = read_report(report)
     if len(submissions) == 1:
         return {str(submissions[0]): results}

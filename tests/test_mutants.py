@@ -324,7 +324,7 @@ def mutants_of(tmp_path_factory, checks_in_batches):
     return results
 
 
-@pytest.mark.parametrize("exercise, mistake, replace, must_fail", MUTANTS, ids=[m[1] for m in MUTANTS])
+@pytest.mark.parametrize("exercise, mistake, replace, must_fail", MUTANTS, ids=[f"ex{m[0][:2]}: {m[1]}" for m in MUTANTS])
 def test_the_checks_catch_a_plausible_mistake(exercise, mistake, replace, must_fail, mutants_of):
     results = mutants_of(exercise)[mistake]
     assert results is not None, f"the mutant's text is no longer in the solution, once: {replace[0]!r}"
