@@ -1,22 +1,25 @@
 """Hidden checks for exercise 10, tests with overrides: mutation testing of the learner's tests.
 
-The learner's fixtures and tests run (book.learner_suite) against the given app, which they must
-pass, and against nine copies of it, each with one subtle bug, which they must catch. The runs also
+The learner's fixtures and tests run in the agent (book.grader.suite) against the given app, which
+they must pass, and against nine copies of it, each with one subtle bug, which they must catch. The runs also
 show how the tests swap dependencies: the app's own database never opened, overrides rather than
 replaced globals, and no override left behind.
 """
 
+import asyncio
+import random
 from pathlib import Path
 
 import pytest
 
-import book
-from book import notebooks
-from book.checks import check, expect
-from book.learner_suite import SuiteResult, run_variants
+from book.grader import manifest
+from book.grader.checks import check, expect
+from book.grader.judge import AgentGone, code_cells
+from book.learner_suite import SuiteResult
 
 EXERCISE = "10-testing-overrides"
 GIVEN = "given"
+AT_ONCE = 2  # variants run side by side, one per core
 
 # Each broken copy of the app: (old, new) in the given cell. The check's name says what breaks.
 MUTANTS = {
@@ -57,27 +60,55 @@ MUTANTS = {
         "session.add(bookmark)\n    try:\n        await session.flush()",
     ),
 }
+VARIANTS = {GIVEN: None, **MUTANTS}
 _RUNS: dict[Path, dict[str, SuiteResult]] = {}
 
 
 @pytest.fixture
-def runs(submission_path) -> dict[str, SuiteResult]:
-    """Every run, made once per submission: one process runs the tests against all ten apps."""
+async def runs(request, agents, submission_path, seed) -> dict[str, SuiteResult]:
+    """Every run, made once per submission: the learner's tests against the given app and each mutant,
+    each in a process of its own in the agent, in an order drawn from the grade's seed."""
     if submission_path not in _RUNS:
-        _RUNS[submission_path] = run_variants(submission_path, {GIVEN: None, **MUTANTS}, stop_early=MUTANTS)
+        cell_timeout = float(request.config.getoption("--book-cell-timeout"))
+        loaded, _ = code_cells(submission_path)
+        order = list(VARIANTS)
+        random.Random(seed).shuffle(order)
+        agent = agents.get()
+        slots = asyncio.Semaphore(AT_ONCE)
+
+        async def run(name: str) -> SuiteResult:
+            async with slots:
+                try:
+                    reply = await agent.request("suite", timeout=45, cells=loaded, patch=VARIANTS[name],
+                                                stop_early=name != GIVEN, cell_timeout=cell_timeout,
+                                                name=submission_path.name, time_limit=30)
+                except AgentGone as exc:
+                    return SuiteResult(error=str(exc))
+            found = reply.get("result") if reply.get("ok") else {"error": reply.get("error", "no answer")}
+            try:
+                return SuiteResult.from_dict(found)
+            except TypeError:
+                return SuiteResult(error="the run of your tests answered something that is not a result")
+
+        try:
+            await agent.fork()
+            results = await asyncio.gather(*(run(name) for name in order))
+        except AgentGone as exc:
+            results = [SuiteResult(error=str(exc)) for _ in order]
+        finally:
+            await agent.end()
+        _RUNS[submission_path] = dict(zip(order, results))
     return _RUNS[submission_path]
 
 
 def given_cells_changed(submission: Path) -> str:
-    """The first given code cell the submission no longer has word for word, or ""."""
-    starter = notebooks.load(book.EXERCISES / f"{EXERCISE}.ipynb")
-    solution = notebooks.load(book.SOLUTIONS / f"{EXERCISE}.ipynb")
-    solved = {cell["id"]: "".join(cell["source"]) for cell in solution["cells"] if "id" in cell}
-    given = [cell for cell in notebooks.code_cells(starter)
-             if solved.get(starter["cells"][cell.index - 1].get("id")) == cell.source]
-    theirs = {cell.source.strip() for cell in notebooks.code_cells(notebooks.load(submission))}
-    changed = next((cell for cell in given if cell.source.strip() not in theirs), None)
-    return f"{changed.where} of the exercise was changed or deleted" if changed else ""
+    """Whether a given code cell of the exercise is missing from the submission, word for word."""
+    exercise = manifest.find(EXERCISE)
+    _, every = code_cells(submission)
+    present = {manifest.fingerprint(cell["source"]) for cell in every}
+    wanted = exercise.versions[exercise.version].given_cells
+    missing = sum(1 for print_ in wanted if print_ not in present)
+    return f"{missing} given cell(s) of the exercise changed or deleted" if missing else ""
 
 
 def passing_first(runs: dict[str, SuiteResult], called: str) -> None:
