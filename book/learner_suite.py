@@ -1,11 +1,11 @@
 """Run a learner's own tests: the fixtures and tests a notebook defines, as a pytest session.
 
 Exercise 10 asks for tests rather than an app. In the notebook, ``book.run_tests(globals())``
-runs them on the spot. The hidden checks call `run_variants`, which runs the same tests in a fresh
-process against the given app and against subtly broken copies of it (mutation testing: good
-tests fail on each), and reports, besides each test's outcome, how the tests swapped
-dependencies: which ones they overrode, which global names they replaced, which overrides they
-left behind, and whether they opened the app's own database.
+runs them on the spot. The grader runs the same tests in the agent (book.grader.suite) against the
+given app and against subtly broken copies of it (mutation testing: good tests fail on each), and
+reports, besides each test's outcome, how the tests swapped dependencies: which ones they
+overrode, which global names they replaced, which overrides they left behind, and whether they
+opened the app's own database.
 
 The tests run under pytest with anyio's plugin, as in a project, with no other plugin loaded.
 """
@@ -112,51 +112,6 @@ def run_tests(namespace: dict) -> SuiteResult:
     """
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
         return worker.submit(_run_pytest, {"notebook": namespace}).result()["notebook"]
-
-
-def run_variants(notebook: Path, variants: dict[str, tuple[str, str] | None], *, stop_early: Iterable[str] = (),
-                 processes: int = 2, time_limit: float = TIME_LIMIT,
-                 cell_timeout: float = 10.0) -> dict[str, SuiteResult]:
-    """Run the notebook's tests against each variant of its code, in a fresh process.
-
-    `variants` maps a name to a patch (old, new) of the notebook's given code, or to None for the
-    code as it is. The variants named in `stop_early` run only until a test fails: one failure is
-    all a mutant needs to be caught, as in a mutation-testing tool, so their results list the tests
-    up to it. The variants are shared out over `processes` forks of that process, which run side
-    by side. A run that passes its time limit is stopped, with everything it started.
-    """
-    from book.grading import stop_tree
-
-    names = list(variants)
-    groups = [names[start::processes] for start in range(min(processes, len(names)))]
-    with tempfile.TemporaryDirectory(prefix="learner-suite-") as workdir:
-        spec = Path(workdir) / "variants.json"
-        spec.write_text(json.dumps({"groups": [{name: variants[name] for name in group} for group in groups],
-                                    "stop_early": sorted(stop_early)}), encoding="utf-8")
-        command = [sys.executable, "-m", "book.learner_suite", str(notebook), "--variants", str(spec),
-                   "--out", workdir, "--cell-timeout", f"{cell_timeout:g}"]
-        child = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-        try:
-            child.wait(timeout=time_limit)
-            stopped = ""
-        except subprocess.TimeoutExpired:
-            stopped = f"your tests did not finish within {time_limit:g} s (a test that never ends?)"
-        finally:
-            stop_tree(child)
-        results = {}
-        for number, group in enumerate(groups):
-            out = _results_file(Path(workdir), number)
-            why = stopped or ("" if out.exists() else
-                              f"the test run ended early (exit status {child.returncode}: os._exit or a crash?)")
-            found = {} if why else json.loads(out.read_text(encoding="utf-8"))
-            results.update({name: SuiteResult(error=why) if why else SuiteResult.from_dict(found[name])
-                            for name in group})
-        return {name: results[name] for name in variants}
-
-
-def _results_file(folder: Path, group: int) -> Path:
-    return folder / f"results-{group}.json"
 
 
 def _run_pytest(namespaces: dict[str, dict], stop_early: Iterable[str] = ()) -> dict[str, SuiteResult]:
@@ -367,71 +322,3 @@ def _one_line(text: str) -> str:
     errors = [line for line in lines if line.startswith("E ")]
     line = (errors[-1][1:].strip() if errors else lines[-1]) if lines else "(no message)"
     return line if len(line) <= 200 else line[:197] + "..."
-
-
-# What every exercise's notebook imports: imported once, before the process forks, so that each
-# fork starts with them (0.8 s a process).
-_SHARED_IMPORTS = ("fastapi", "httpx", "sqlalchemy.ext.asyncio", "aiosqlite", "anyio._backends._asyncio",
-                   "_pytest.python", "book.notebooks")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The child process of `run_variants`: load each variant, run the tests, write the results.
-
-    Each group of variants runs in a fork of this process, side by side, on Linux; one after another
-    elsewhere.
-    """
-    import importlib
-
-    parser = argparse.ArgumentParser(prog="python -m book.learner_suite")
-    parser.add_argument("notebook", type=Path)
-    parser.add_argument("--variants", type=Path, required=True)
-    parser.add_argument("--out", type=Path, required=True, help="the folder for results-N.json, one per group")
-    parser.add_argument("--cell-timeout", type=float, default=10.0)
-    args = parser.parse_args(argv)
-    spec = json.loads(args.variants.read_text(encoding="utf-8"))
-    for module in _SHARED_IMPORTS:
-        importlib.import_module(module)
-    groups = list(enumerate(spec["groups"]))
-    forks = []
-    if sys.platform == "linux":  # macOS's system libraries are not safe to fork; Windows has no fork
-        for number, group in groups[1:]:
-            pid = os.fork()
-            if pid == 0:
-                status = 1
-                try:
-                    _run_group(args, number, group, spec["stop_early"])
-                    status = 0
-                finally:
-                    os._exit(status)  # never back into the parent's code
-            forks.append(pid)
-        groups = groups[:1]
-    for number, group in groups:
-        _run_group(args, number, group, spec["stop_early"])
-    for pid in forks:
-        os.waitpid(pid, 0)
-    return 0
-
-
-def _run_group(args: argparse.Namespace, number: int, variants: dict, stop_early: list[str]) -> None:
-    import anyio
-
-    from book import notebooks
-
-    results: dict[str, SuiteResult] = {}
-    namespaces: dict[str, dict] = {}
-    for index, (name, patch) in enumerate(variants.items()):
-        load = functools.partial(notebooks.run, args.notebook, module_name=f"_variant_{number}_{index}",
-                                 cell_timeout=args.cell_timeout, patch=tuple(patch) if patch else None)
-        try:
-            namespaces[name] = vars(anyio.run(load))
-        except notebooks.NotebookError as exc:
-            results[name] = SuiteResult(error=f"the notebook did not run to the end: {exc}")
-    if namespaces:
-        results.update(_run_pytest(namespaces, stop_early=stop_early))
-    _results_file(args.out, number).write_text(
-        json.dumps({name: asdict(result) for name, result in results.items()}), encoding="utf-8")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

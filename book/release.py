@@ -14,6 +14,9 @@ In the exercise, the region becomes a stub at the same indentation:
 The text after ``BEGIN SOLUTION:`` is the instruction (optional). Outputs and execution counts
 are cleared, cell metadata keeps only tags, and the notebook is marked not to be executed by the
 site build (a starter raises by design).
+
+Release also writes ``exercises/manifest.json`` (book.grader.manifest), the one description of the
+exercises that the grader, the workspace and progress read.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from pathlib import Path
 
 import nbformat
 
-from book import EXERCISES, SOLUTIONS
+from book import CHECKS, EXERCISES, SOLUTIONS
+from book.grader import manifest
 
 BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION(?::\s*(?P<instruction>.*?))?\s*$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")
@@ -122,20 +126,31 @@ class Change:
     action: str  # "write" or "remove"
 
 
-def plan(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES) -> list[Change]:
+def plan(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: Path = CHECKS) -> list[Change]:
     """What release would change, without changing anything."""
     changes = []
     wanted = set()
+    texts = {}
     for source in sorted(solutions.glob("*.ipynb")):
         target = exercises / source.name
         wanted.add(target.name)
-        text = render(source)
+        texts[source.stem] = text = render(source)
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             changes.append(Change(target, "write"))
     for stale in sorted(exercises.glob("*.ipynb")):
         if stale.name not in wanted:
             changes.append(Change(stale, "remove"))
+    target = exercises / manifest.MANIFEST.name
+    if not target.exists() or target.read_text(encoding="utf-8") != manifest_text(solutions, exercises, checks_dir, texts):
+        changes.append(Change(target, "write"))
     return changes
+
+
+def manifest_text(solutions: Path, exercises: Path, checks_dir: Path, starters: dict[str, str]) -> str:
+    """The manifest for these solutions; raises manifest.ManifestError for one that cannot be released."""
+    path = exercises / manifest.MANIFEST.name
+    previous = manifest.from_json(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return manifest.to_json(manifest.build(solutions, checks_dir, previous, starters))
 
 
 def render(source: Path) -> str:
@@ -143,12 +158,15 @@ def render(source: Path) -> str:
     return nbformat.writes(starter(solution, name=source.name)) + "\n"
 
 
-def release(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES) -> list[Change]:
+def release(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: Path = CHECKS) -> list[Change]:
     exercises.mkdir(exist_ok=True)
-    changes = plan(solutions, exercises)
+    changes = plan(solutions, exercises, checks_dir)
+    texts = {source.stem: render(source) for source in sorted(solutions.glob("*.ipynb"))}
     for change in changes:
-        if change.action == "write":
-            change.path.write_text(render(solutions / change.path.name), encoding="utf-8")
+        if change.path.name == manifest.MANIFEST.name:
+            change.path.write_text(manifest_text(solutions, exercises, checks_dir, texts), encoding="utf-8")
+        elif change.action == "write":
+            change.path.write_text(texts[change.path.stem], encoding="utf-8")
         else:
             change.path.unlink()
     return changes

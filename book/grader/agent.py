@@ -71,7 +71,6 @@ class Context:
     def __init__(self, module: types.ModuleType | None) -> None:
         self.nb = module
         self.served: Any = None  # the app with its lifespan running (book.apps.serving)
-        self._serving: Any = None
         self.handles: dict[int, Any] = {}
 
     @property
@@ -127,6 +126,7 @@ class NotebookProcess:
         self.loop = asyncio.new_event_loop()
         self.helpers: dict[str, Any] = {}
         self.done = asyncio.Event()
+        self._serving: Any = None  # the lifespan's context manager, while the app is served
 
     def run(self) -> None:
         asyncio.set_event_loop(self.loop)

@@ -106,7 +106,7 @@ def parse(path: Path, data: bytes) -> dict[str, Any]:
     import nbformat  # its validation imports jsonschema: only for files that got this far
 
     try:
-        nbformat.validate(nbformat.from_dict(nb))
+        nbformat.validate(nbformat.from_dict(nb))  # type: ignore[no-untyped-call]
     except nbformat.ValidationError as exc:
         raise Refused(f"{shown(path)}: not a valid notebook ({capped(exc.message, 120)})") from None
     except Exception as exc:  # a document deep or odd enough to trouble the validator

@@ -207,8 +207,9 @@ class Agent:
                                ": os._exit, a crash, or stopped at its time limit)")
                 self.exited.set()
             else:
+                number = message.get("id")
                 with self.lock:
-                    waiting = self.pending.pop(message.get("id"), None) if isinstance(message.get("id"), int) else None
+                    waiting = self.pending.pop(number, None) if isinstance(number, int) else None
                 if waiting is not None:
                     loop, future = waiting
                     loop.call_soon_threadsafe(_settle, future, message)
@@ -265,10 +266,8 @@ class Agent:
         for fd in (self.to_agent, self.control):
             with contextlib.suppress(OSError):
                 os.close(fd)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
         self.process.kill()
 
 

@@ -63,6 +63,7 @@ class Exercise:
     versions: dict[int, Version] = field(hash=False, compare=False)
     minutes: int = 0
     practises: str = ""
+    starter_sha256: str = ""  # of the released exercise file: a learner's copy equal to it is untouched
 
     @property
     def points(self) -> int:
@@ -148,7 +149,8 @@ def _title(nb: dict[str, Any], slug: str) -> str:
     return slug[3:].replace("-", " ").capitalize()
 
 
-def describe(solution: Path, checks_dir: Path = CHECKS, previous: Exercise | None = None) -> Exercise:
+def describe(solution: Path, checks_dir: Path = CHECKS, previous: Exercise | None = None,
+             starter_text: str = "") -> Exercise:
     """The manifest entry of one solution notebook (with the versions `previous` knew)."""
     nb = json.loads(solution.read_text(encoding="utf-8"))
     slug = solution.stem
@@ -173,18 +175,20 @@ def describe(solution: Path, checks_dir: Path = CHECKS, previous: Exercise | Non
         raise ManifestError(f"{solution.name}: version {version} is older than the released {previous.version}")
     versions[version] = current
     return Exercise(number, slug, _title(nb, slug), meta.get("chapter", slug), kind, version, checks, versions,
-                    int(meta.get("minutes", 0)), str(meta.get("practises", "")))
+                    int(meta.get("minutes", 0)), str(meta.get("practises", "")),
+                    hashlib.sha256(starter_text.encode()).hexdigest() if starter_text else "")
 
 
-def build(solutions: Path = SOLUTIONS, checks_dir: Path = CHECKS,
-          previous: dict[str, Exercise] | None = None) -> dict[str, Exercise]:
-    """Every exercise, by number, from the solutions (and the versions the previous manifest knew)."""
-    previous = previous or {}
+def build(solutions: Path = SOLUTIONS, checks_dir: Path = CHECKS, previous: dict[str, Exercise] | None = None,
+          starters: dict[str, str] | None = None) -> dict[str, Exercise]:
+    """Every exercise, by number, from the solutions (and the versions the previous manifest knew);
+    `starters` holds each released exercise's text, by slug."""
+    previous, starters = previous or {}, starters or {}
     exercises = {}
     for path in sorted(solutions.glob("*.ipynb")):
         if not NUMBER.match(path.name):
             raise ManifestError(f"{path.name}: a solution's name starts with its two-digit number")
-        entry = describe(path, checks_dir, previous.get(path.name[:2]))
+        entry = describe(path, checks_dir, previous.get(path.name[:2]), starters.get(path.stem, ""))
         if entry.number in exercises:
             raise ManifestError(f"two solutions have the number {entry.number}")
         exercises[entry.number] = entry
@@ -195,6 +199,7 @@ def to_json(exercises: dict[str, Exercise]) -> str:
     data = {"exercises": [
         {"number": e.number, "slug": e.slug, "title": e.title, "chapter": e.chapter, "kind": e.kind,
          "version": e.version, "minutes": e.minutes, "practises": e.practises, "points": e.points,
+         "starter_sha256": e.starter_sha256,
          "visible_points": VISIBLE_POINTS,
          "checks": [{"name": c.name, "points": c.points} for c in e.checks],
          "versions": {str(n): {"check_cells": list(v.check_cells), "given_cells": list(v.given_cells)}
@@ -209,7 +214,7 @@ def from_json(text: str) -> dict[str, Exercise]:
         versions = {int(n): Version(tuple(v["check_cells"]), tuple(v["given_cells"])) for n, v in e["versions"].items()}
         exercises[e["number"]] = Exercise(e["number"], e["slug"], e["title"], e["chapter"], e["kind"], e["version"],
                                           tuple(Check(c["name"], c["points"]) for c in e["checks"]), versions,
-                                          e.get("minutes", 0), e.get("practises", ""))
+                                          e.get("minutes", 0), e.get("practises", ""), e.get("starter_sha256", ""))
     return exercises
 
 

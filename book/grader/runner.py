@@ -16,6 +16,7 @@ the reports come back through pipes.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -107,7 +108,7 @@ def grade(path: Path, exercise: manifest.Exercise | None = None, options: Option
     if not stopped and not finished:
         stopped = "the hidden checks' run ended early"
     visible = _visible(run, submission.notebook, hidden, problem, stopped, options.cell_timeout)
-    result.checks = [visible] + _hidden(declared, hidden, stopped)
+    result.checks = [visible, *_hidden(declared, hidden, stopped)]
     scrub = _scrubber(module)
     for check in result.checks:
         check.message = scrub(check.message)
@@ -117,12 +118,11 @@ def grade(path: Path, exercise: manifest.Exercise | None = None, options: Option
 
 
 def _starter(exercise: manifest.Exercise) -> dict[str, Any] | None:
-    import json
-
     try:
-        return json.loads(exercise.starter.read_text(encoding="utf-8"))
+        found = json.loads(exercise.starter.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return found if isinstance(found, dict) else None
 
 
 class _Run:
@@ -167,18 +167,15 @@ class _Run:
                   "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={self.options.cell_timeout:g}",
                   "--book-visible-fd", str(write_fd)]
         if self.sandboxed:
-            copy = tempfile.TemporaryFile()  # unlinked: nothing left on disk, whatever happens
-            copy.write(self.submission.data)
-            copy.flush()
-            copy.seek(0)
             inside = f"/tmp/submission/{name}"
             argv = [sys.executable, "-m", "pytest", inside, "--rootdir", "/tmp/submission", *common]
-            try:
+            with tempfile.TemporaryFile() as copy:  # unlinked: nothing left on disk, whatever happens
+                copy.write(self.submission.data)
+                copy.flush()
+                copy.seek(0)
                 self.visible = sandbox.start(argv, self.options.isolation, self.options.limits,
                                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, pass_fds=(write_fd,),
                                              files={inside: copy.fileno()})
-            finally:
-                copy.close()
         else:
             self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
             (self.scratch / name).write_bytes(self.submission.data)
@@ -196,7 +193,8 @@ class _Run:
         argv = [sys.executable, "-m", "pytest", str(self.module), "-c", str(GRADING_INI), "--rootdir", str(ROOT),
                 "--confcutdir", str(self.module.parent), "--disable-plugin-autoload", "-p", "book.skip_slow_imports",
                 "-p", "book.grader.judge", "-p", "anyio.pytest_plugin", "-p", "no:cacheprovider", "-q",
-                "--capture=sys", "--book-guard", "--book-report", f"fd:{write_fd}", "--book-seed", str(self.seed), "--book-mirror",
+                "--capture=sys", "--book-guard", "--book-report", f"fd:{write_fd}", "--book-seed", str(self.seed),
+                "--book-mirror",
                 f"--book-cell-timeout={self.options.cell_timeout:g}",
                 "--book-isolation", self.options.isolation.kind,
                 "--book-limits", f"{limits.memory_mb},{limits.processes},{limits.disk_mb}",
@@ -269,8 +267,9 @@ def sweep_scratch() -> None:
 
 def _visible(run: _Run, nb: dict[str, Any], hidden: list[dict[str, Any]], problem: str, stopped: str,
              cell_timeout: float) -> CheckResult:
-    fail = lambda message: CheckResult(manifest.VISIBLE_CHECK, 0, manifest.VISIBLE_POINTS, False,  # noqa: E731
-                                       capped(message), VISIBLE_HINT)
+    def fail(message: str) -> CheckResult:
+        return CheckResult(manifest.VISIBLE_CHECK, 0, manifest.VISIBLE_POINTS, False, capped(message), VISIBLE_HINT)
+
     if problem:
         return fail(problem)
     cells = intake.code_cells(nb)
@@ -283,9 +282,9 @@ def _visible(run: _Run, nb: dict[str, Any], hidden: list[dict[str, Any]], proble
         elif entry.get("kind") == "cell" and isinstance(entry.get("cell"), int):
             reported[entry["cell"]] = entry
     for number, (index, cell) in enumerate(cells):
-        entry = reported.get(number)
-        if entry is None:
+        if number not in reported:
             break
+        entry = reported[number]
         if entry.get("status") == "skipped":
             return fail(f"{intake.where(index, manifest.source_of(cell))} was skipped")
         if not entry.get("passed"):
@@ -304,8 +303,6 @@ def _visible(run: _Run, nb: dict[str, Any], hidden: list[dict[str, Any]], proble
 
 
 def _json_line(line: str) -> dict[str, Any]:
-    import json
-
     try:
         entry = json.loads(line)
     except ValueError:

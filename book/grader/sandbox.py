@@ -13,6 +13,7 @@ Either way the limits on time, memory and processes still hold, watched from out
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import shutil
@@ -81,7 +82,7 @@ def _bwrap_works() -> str:
 
 
 def in_container() -> bool:
-    if Path("/.dockerenv").exists() or Path("/run/.containerenv").exists() or os.environ.get("container"):
+    if Path("/.dockerenv").exists() or Path("/run/.containerenv").exists() or os.environ.get("container"):  # noqa: SIM112 (podman's name)
         return True
     try:
         cgroup = Path("/proc/1/cgroup").read_text(encoding="utf-8", errors="replace")
@@ -138,7 +139,7 @@ def bwrap_command(argv: list[str], *, limits: Limits, files: dict[str, int] | No
         command += ["--file", str(fd), inside]
     for key, value in env.items():
         command += ["--setenv", key, value]
-    return command + ["--chdir", "/tmp", "--", *argv]
+    return [*command, "--chdir", "/tmp", "--", *argv]
 
 
 def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -188,10 +189,8 @@ class Sandboxed:
                 tree = [root, *root.children(recursive=True)]
                 resident = 0
                 for process in tree:
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         resident += process.memory_info().rss
-                    except psutil.Error:
-                        pass
             except psutil.Error:
                 return
             what = ""
@@ -225,14 +224,10 @@ class Sandboxed:
         except psutil.Error:
             tree = []
         for process in tree:
-            try:
+            with contextlib.suppress(psutil.Error):
                 process.kill()
-            except psutil.Error:
-                pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
 
     def stop_watching(self) -> None:
         self._stop.set()

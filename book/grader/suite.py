@@ -81,10 +81,13 @@ def _fork_and_wait(message: dict[str, Any]) -> dict[str, Any]:
     if stopped:
         return {"error": f"your tests did not finish within {limit:g} s (a test that never ends?)"}
     try:
-        return json.loads(b"".join(chunks))
+        found = json.loads(b"".join(chunks))
+        if isinstance(found, dict):
+            return found
     except ValueError:
-        code = os.waitstatus_to_exitcode(status)
-        return {"error": f"the test run ended early (exit status {code}: os._exit or a crash?)"}
+        pass
+    code = os.waitstatus_to_exitcode(status)
+    return {"error": f"the test run ended early (exit status {code}: os._exit or a crash?)"}
 
 
 async def run_variant(message: dict[str, Any]) -> dict[str, Any]:

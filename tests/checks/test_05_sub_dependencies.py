@@ -2,112 +2,181 @@
 
 Tenants never see each other's projects (and cannot tell them from missing ones); the validator
 guards every project route; the organisation comes from a dependency; one session per request.
+
+Besides the given tenants, Acme (Ada) and Globex (Hank), each grade adds a third one, made up from
+its seed (its user, token, project ids and names), so that the answers cannot be known in advance.
 """
 
-import book
-from book.checks import check, expect, expect_response, resolved
+from book.grader.checks import agent_side, check, expect, expect_response
 
 EXERCISE = "05-sub-dependencies"
 
-OWN = {"Ada": {1: "Rocket skates", 3: "Giant magnet", 5: "Tunnel paint"},
-       "Hank": {2: "Doomsday device", 4: "Volcano lair"}}
-ROUTES = ["GET /projects/{id}", "GET /projects/{id}/tasks", "PATCH /projects/{id}?name=Renamed"]
+# The given tenants, as the notebook seeds them: the model the answers are compared with.
+GIVEN = {
+    "Ada of Acme": {"org": 1, "token": "ada-tenant-token",
+                    "projects": {1: "Rocket skates", 3: "Giant magnet", 5: "Tunnel paint"}},
+    "Hank of Globex": {"org": 2, "token": "hank-tenant-token", "projects": {2: "Doomsday device", 4: "Volcano lair"}},
+}
+ADA = GIVEN["Ada of Acme"]
+ORG_NAMES = ["Initech", "Umbrella", "Hooli", "Wonka", "Soylent", "Cyberdyne"]
+USER_NAMES = ["Milton", "Joanna", "Peter", "Samir", "Gavin", "Moss"]
+PROJECT_NAMES = ["Stapler recall", "Red swingline", "Cloud migration", "TPS reports", "Chocolate river",
+                 "Laser pointer", "Moon base", "Flux capacitor", "Paper airplane", "Quantum toaster"]
+ROUTES = ["GET /projects/{id}", "GET /projects/{id}/tasks", "PATCH /projects/{id}"]
 
 
-async def call(client, notebook, route, project_id, who):
+@agent_side
+async def add_tenant(ctx, org_id, org_name, user, token, projects):
+    """Seed one more organisation, its user and its projects (two tasks each), as the notebook seeds its own."""
+    nb = ctx.nb
+    async with nb.SessionLocal() as session:
+        session.add(nb.Org(id=org_id, name=org_name))
+        session.add(nb.User(name=user, org_id=org_id, token_hash=nb.hash_token(token)))
+        for project_id, name in projects:
+            session.add(nb.Project(id=project_id, org_id=org_id, name=name))
+            session.add_all(nb.Task(project_id=project_id, title=f"{name}: step {n}") for n in (1, 2))
+        await session.commit()
+
+
+@agent_side
+async def load_org(ctx, org_id):
+    """The Org row `org_id`, loaded with the notebook's session factory (it stays in the agent)."""
+    async with ctx.nb.SessionLocal() as session:
+        return await session.get(ctx.nb.Org, org_id)
+
+
+@agent_side
+def validator_calls(ctx, route):
+    """How many times one request of `route` calls get_project, and the route's graph as text."""
+    from book.dependency_graph import graph
+
+    try:
+        found = graph(ctx.app, route)
+    except LookupError as exc:
+        return {"route": False, "error": str(exc)[:200]}
+    return {"route": True, "calls": found.calls(getattr(ctx.nb, "get_project", None)), "text": str(found)}
+
+
+async def tenants(nb, rng):
+    """The given tenants and this grade's third one, seeded into the notebook's database."""
+    user, org_name = rng.choice(USER_NAMES), rng.choice(ORG_NAMES)
+    ids = sorted(rng.sample(range(6, 60), 3))
+    third = {"org": 3, "token": f"{user.lower()}-{rng.getrandbits(64):016x}",
+             "projects": dict(zip(ids, rng.sample(PROJECT_NAMES, 3)))}
+    await nb.call(add_tenant, 3, org_name, user, third["token"], list(third["projects"].items()))
+    return {**GIVEN, f"{user} of {org_name}": third}
+
+
+def as_user(tenant):
+    return {"Authorization": f"Bearer {tenant['token']}"}
+
+
+def listed(projects):
+    return [{"id": pid, "name": name} for pid, name in sorted(projects.items())]
+
+
+async def call(client, route, project_id, tenant):
     method, path = route.split(" ")
-    path, _, query = path.format(id=project_id).partition("?")
-    params = dict([query.split("=")]) if query else None
-    return await client.request(method, path, params=params, headers=notebook.as_user(who))
+    params = {"name": "Renamed"} if method == "PATCH" else None
+    return await client.request(method, path.format(id=project_id), params=params, headers=as_user(tenant))
 
 
-@check(points=2, hint="""Each user sees the projects of their own organisation: filter on
-    Project.org_id == org.id, where org comes from CurrentOrg.""")
-async def test_each_tenant_lists_its_own_projects(notebook, client):
-    for who, projects in OWN.items():
-        expect_response(await client.get("/projects", headers=notebook.as_user(who)), status=200,
-                        json=[{"id": pid, "name": name} for pid, name in projects.items()],
-                        called=f"GET /projects as {who}")
+@check(points=2, hint="""Each user sees the projects of their own organisation, by id: which
+    organisation is that, and where does the list endpoint get it from?""")
+async def test_each_tenant_lists_its_own_projects(nb, client, rng):
+    for who, tenant in (await tenants(nb, rng)).items():
+        expect_response(await client.get("/projects", headers=as_user(tenant)), status=200,
+                        json=listed(tenant["projects"]), called=f"GET /projects as {who}")
 
 
 @check(points=1, hint="""GET /projects/{project_id} answers {"id", "name"} for a project of the caller's
-    organisation, and its tasks' titles come from GET /projects/{project_id}/tasks.""")
-async def test_own_projects_and_their_tasks(notebook, client):
-    for who, projects in OWN.items():
-        for pid, name in projects.items():
-            expect_response(await client.get(f"/projects/{pid}", headers=notebook.as_user(who)), status=200,
+    organisation, and GET /projects/{project_id}/tasks the titles of that project's tasks, by id.""")
+async def test_own_projects_and_their_tasks(nb, client, rng):
+    for who, tenant in (await tenants(nb, rng)).items():
+        for pid, name in tenant["projects"].items():
+            expect_response(await client.get(f"/projects/{pid}", headers=as_user(tenant)), status=200,
                             json={"id": pid, "name": name}, called=f"GET /projects/{pid} as {who}")
-            expect_response(await client.get(f"/projects/{pid}/tasks", headers=notebook.as_user(who)), status=200,
+            expect_response(await client.get(f"/projects/{pid}/tasks", headers=as_user(tenant)), status=200,
                             json=[f"{name}: step 1", f"{name}: step 2"], called=f"GET /projects/{pid}/tasks as {who}")
 
 
 @check(points=3, hint="""Another organisation's project must get exactly the same answer as a project
-    that does not exist: 404, same body. Load "this id in this organisation" in one query, and raise
-    the same HTTPException when it finds nothing. A 403 tells the caller the project exists.""")
-async def test_another_tenants_project_is_indistinguishable_from_a_missing_one(notebook, client):
-    for who, other in (("Ada", "Hank"), ("Hank", "Ada")):
+    that does not exist: 404, same body. Ask the database for "this id in this organisation" at once,
+    and answer the same way whenever that finds nothing. A 403 tells the caller the project exists.""")
+async def test_another_tenants_project_is_indistinguishable_from_a_missing_one(nb, client, rng):
+    everyone = await tenants(nb, rng)
+    missing_id = rng.randint(100, 999)
+    for who, tenant in everyone.items():
         for route in ROUTES:
-            missing = await call(client, notebook, route, 999, who)
-            expect_response(missing, status=404, called=f"{route.format(id=999)} as {who} (no such project)")
-            for pid in OWN[other]:
-                foreign = await call(client, notebook, route, pid, who)
-                expect(foreign.status_code == 404 and foreign.content == missing.content,
-                       called=f"{route.format(id=pid)} as {who} ({other}'s project)",
-                       got=f"{foreign.status_code} {foreign.text}",
-                       expected=f"exactly what a missing project gets: {missing.status_code} {missing.text}")
+            missing = await call(client, route, missing_id, tenant)
+            expect_response(missing, status=404, called=f"{route.format(id=missing_id)} as {who} (no such project)")
+            for other, theirs in everyone.items():
+                if other == who:
+                    continue
+                for pid in theirs["projects"]:
+                    foreign = await call(client, route, pid, tenant)
+                    expect(foreign.status_code == 404 and foreign.content == missing.content,
+                           called=f"{route.format(id=pid)} as {who} ({other}'s project)",
+                           got=f"{foreign.status_code} {foreign.text}",
+                           expected=f"exactly what a missing project gets: {missing.status_code} {missing.text}")
 
 
-@check(points=2, hint="""PATCH renames the project through the request's session and commits; a
-    foreign project is refused (404) and stays as it was.""")
-async def test_rename_own_project_only(notebook, client):
-    renamed = await client.patch("/projects/3", params={"name": "Bigger magnet"}, headers=notebook.as_user("Ada"))
-    expect_response(renamed, status=200, json={"id": 3, "name": "Bigger magnet"})
-    expect_response(await client.get("/projects/3", headers=notebook.as_user("Ada")), status=200,
-                    json={"id": 3, "name": "Bigger magnet"}, called="GET /projects/3 as Ada, after renaming it")
-    expect_response(await client.patch("/projects/4", params={"name": "Mine now"}, headers=notebook.as_user("Ada")),
-                    status=404, called="PATCH /projects/4?name=Mine now as Ada (Globex's project)")
-    expect_response(await client.get("/projects/4", headers=notebook.as_user("Hank")), status=200,
-                    json={"id": 4, "name": "Volcano lair"}, called="GET /projects/4 as Hank, after Ada's attempt")
+@check(points=2, hint="""PATCH renames the project through the request's session and saves it; a
+    foreign project is refused (404) and stays as it was. Is the project you change in the session
+    you commit?""")
+async def test_rename_own_project_only(nb, client, rng):
+    everyone = await tenants(nb, rng)
+    who, other = rng.sample(sorted(everyone), 2)
+    mine, theirs = everyone[who], everyone[other]
+    pid, foreign = rng.choice(sorted(mine["projects"])), rng.choice(sorted(theirs["projects"]))
+    name = f"{rng.choice(PROJECT_NAMES)} v{rng.randint(2, 99)}"
+    renamed = await client.patch(f"/projects/{pid}", params={"name": name}, headers=as_user(mine))
+    expect_response(renamed, status=200, json={"id": pid, "name": name}, called=f"PATCH /projects/{pid}?name={name} as {who}")
+    expect_response(await client.get(f"/projects/{pid}", headers=as_user(mine)), status=200,
+                    json={"id": pid, "name": name}, called=f"GET /projects/{pid} as {who}, after renaming it")
+    expect_response(await client.patch(f"/projects/{foreign}", params={"name": "Mine now"}, headers=as_user(mine)),
+                    status=404, called=f"PATCH /projects/{foreign}?name=Mine now as {who} ({other}'s project)")
+    expect_response(await client.get(f"/projects/{foreign}", headers=as_user(theirs)), status=200,
+                    json={"id": foreign, "name": theirs["projects"][foreign]},
+                    called=f"GET /projects/{foreign} as {other}, after {who}'s attempt")
 
 
 @check(points=2, hint="""The organisation must come from CurrentOrg everywhere (the list and the
     validator), so that overriding get_current_org changes which projects every endpoint sees.""")
-async def test_the_organisation_comes_from_the_dependency(notebook, app, client):
-    async with notebook.SessionLocal() as session:
-        globex = await session.get(notebook.Org, 2)
-    app.dependency_overrides[notebook.get_current_org] = lambda: globex
-    headers = notebook.as_user("Ada")  # Ada, but the organisation says Globex
-    expect_response(await client.get("/projects", headers=headers), status=200,
-                    json=[{"id": 2, "name": "Doomsday device"}, {"id": 4, "name": "Volcano lair"}],
-                    called="GET /projects as Ada, with get_current_org overridden to Globex",
-                    seen=resolved(app, "GET /projects"))
-    expect_response(await client.get("/projects/2", headers=headers), status=200,
-                    json={"id": 2, "name": "Doomsday device"},
-                    called="GET /projects/2 as Ada, with get_current_org overridden to Globex",
-                    seen=resolved(app, "GET /projects/{project_id}"))
-    expect_response(await client.get("/projects/1", headers=headers), status=404,
-                    called="GET /projects/1 as Ada, with get_current_org overridden to Globex")
+async def test_the_organisation_comes_from_the_dependency(nb, client, rng):
+    everyone = await tenants(nb, rng)
+    who, other = rng.sample(sorted(everyone), 2)
+    caller, org = everyone[who], everyone[other]
+    await nb.override_value("get_current_org", await nb.call(load_org, org["org"]))
+    called = f"as {who}, with get_current_org overridden to {other.partition(" of ")[2]}"
+    expect_response(await client.get("/projects", headers=as_user(caller)), status=200,
+                    json=listed(org["projects"]), called=f"GET /projects {called}", seen=await nb.graph("GET /projects"))
+    pid, name = rng.choice(sorted(org["projects"].items()))
+    expect_response(await client.get(f"/projects/{pid}", headers=as_user(caller)), status=200,
+                    json={"id": pid, "name": name}, called=f"GET /projects/{pid} {called}",
+                    seen=await nb.graph("GET /projects/{project_id}"))
+    own = rng.choice(sorted(caller["projects"]))
+    expect_response(await client.get(f"/projects/{own}", headers=as_user(caller)), status=404,
+                    called=f"GET /projects/{own} {called}")
 
 
 @check(points=2, hint="""Every project route must get its project from ProjectDep, so that the ownership
     check cannot be forgotten by one endpoint: the validator is in each of their graphs.""")
-async def test_every_project_route_uses_the_validator(notebook, app):
+async def test_every_project_route_uses_the_validator(nb):
     for route in ("GET /projects/{project_id}", "PATCH /projects/{project_id}", "GET /projects/{project_id}/tasks"):
-        try:
-            graph = book.graph(app, route)
-        except LookupError as exc:
-            expect(False, called=f"book.graph(app, {route!r})", got=str(exc), expected="the route")
-        expect(graph.calls(notebook.get_project) == 1, called=f"the dependencies of {route}",
-               got=f"get_project appears {graph.calls(notebook.get_project)} time(s)", expected="get_project once",
-               seen=str(graph))
+        found = await nb.call(validator_calls, route)
+        expect(found["route"], called=f"book.graph(app, {route!r})", got=found.get("error"), expected="the route")
+        expect(found["calls"] == 1, called=f"the dependencies of {route}",
+               got=f"get_project appears {found['calls']} time(s)", expected="get_project once", seen=found["text"])
 
 
-@check(points=2, hint="""One request, one session: every dependency takes DBSession with the default
-    use_cache=True, so the session is opened once and shared by the user, the organisation, the
-    project and the endpoint. Never Depends(get_session, use_cache=False) here.""")
-async def test_one_session_per_request(notebook, app):
-    for method, path, params in (("GET", "/projects/1/tasks", None), ("PATCH", "/projects/1", {"name": "x"}),
+@check(points=2, hint="""One request, one session: the user, the organisation, the project and the
+    endpoint must all share the session FastAPI opened for the request. What makes FastAPI call a
+    dependency a second time in the same request?""")
+async def test_one_session_per_request(nb, rng):
+    pid = rng.choice(sorted(ADA["projects"]))
+    for method, path, params in (("GET", f"/projects/{pid}/tasks", None), ("PATCH", f"/projects/{pid}", {"name": "x"}),
                                  ("GET", "/projects", None)):
-        trace = await book.trace(app, method, path, params=params, headers=notebook.as_user("Ada"))
-        expect(trace.calls(notebook.get_session) == 1, called=f"{method} {path} as Ada, traced",
-               got=f"get_session ran {trace.calls(notebook.get_session)} times", expected="once", seen=str(trace))
+        trace = await nb.trace(method, path, params=params, headers=as_user(ADA))
+        expect(trace.calls("get_session") == 1, called=f"{method} {path} as Ada, traced",
+               got=f"get_session ran {trace.calls('get_session')} times", expected="once", seen=trace.text)

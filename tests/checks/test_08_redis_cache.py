@@ -2,122 +2,189 @@
 
 Cache-aside measured from outside: the source's call count, the TTL of what is stored, fresh
 answers after a write, separate entries per tenant, and answers (uncached) while Redis is down.
+The tenants, products and prices are made up per grade and put in the source's PRICES, so every
+expected answer comes from that made-up data, not from the given catalogue.
+
+Against a real server (REDIS_URL, which the agent inherits) each check starts from an empty
+database, as it does with the notebook's fresh FakeServer.
 """
 
-import os
-
 import pytest
-from fakeredis import FakeAsyncRedis, FakeServer
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 
-from book.checks import check, expect, expect_response, resolved
+from book.grader.checks import agent_side, check, expect, expect_response
 
 EXERCISE = "08-redis-cache"
-ACME, GLOBEX = {"X-Tenant": "acme"}, {"X-Tenant": "globex"}
+TENANTS = ["initech", "umbrella", "hooli", "stark", "wonka", "tyrell"]
+PRODUCTS = ["magnet", "spring", "skates", "glue", "catapult", "bird-seed"]
 
 
-@pytest.fixture(autouse=True)
-async def empty_redis():
-    """Against a real server (REDIS_URL), each check starts from an empty database, as with a new FakeServer."""
+@agent_side
+async def empty_real_redis(ctx):
+    """Flush the real server named by REDIS_URL, if any (a FakeServer is new with every notebook)."""
+    import os
+
+    from redis.asyncio import Redis
+
     url = os.environ.get("REDIS_URL")
     if url:
         async with Redis.from_url(url) as server:
             await server.flushdb()
 
 
-async def keys_of(notebook):
-    store = notebook.make_redis()  # the same server as the app's, fake or real
+@agent_side
+def stock(ctx, tenant, name, price):
+    """Put a product in the source's catalogue."""
+    ctx.nb.PRICES[(tenant, name)] = price
+
+
+@agent_side
+async def stored_ttls(ctx):
+    """Every key in the app's Redis (fake or real, through make_redis) and its TTL."""
+    store = ctx.nb.make_redis()
     try:
         return {key: await store.ttl(key) for key in await store.keys("*")}
     finally:
         await store.aclose()
 
 
+@agent_side
+async def cut_redis_off(ctx):
+    """Swap the app's Redis client for one whose server is down: nothing listens on port 1, the
+    same outage with fakeredis and with a real server. Requests from now on get the broken one."""
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    if "redis" not in ctx.state:
+        raise LookupError("the lifespan's state has no 'redis' client")
+    ctx.state["redis"] = Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
+
+
+@agent_side
+def another_store(ctx):
+    """A second, empty fakeredis, kept as ctx.other; a dependency returning it, to override get_redis."""
+    from fakeredis import FakeAsyncRedis, FakeServer
+
+    ctx.other = FakeAsyncRedis(server=FakeServer(), decode_responses=True)
+
+    def other_redis():
+        return ctx.other
+
+    return other_redis
+
+
+@agent_side
+async def keys_in_other_store(ctx):
+    return sorted(await ctx.other.keys("*"))
+
+
+@pytest.fixture(autouse=True)
+async def empty_redis(nb):
+    await nb.call(empty_real_redis)
+
+
+async def source_calls(nb):
+    return (await nb.value("SOURCE_CALLS"))["count"]
+
+
+async def new_product(nb, rng, tenant=None, name=None):
+    """A product of a made-up tenant in the source, at a made-up price: (headers, name, price)."""
+    tenant = tenant or f"{rng.choice(TENANTS)}-{rng.randint(10, 99)}"
+    name = name or f"{rng.choice(PRODUCTS)}-{rng.randint(100, 999)}"
+    price = rng.randint(5, 5000)
+    await nb.call(stock, tenant, name, price)
+    return {"X-Tenant": tenant}, name, price
+
+
+def as_tenant(headers):
+    return f"as {headers['X-Tenant']}"
+
+
 @check(points=2, hint="""The second read of the same product must come from Redis: on a miss, store
-    the source's answer (as JSON) with cache.put, and on the next request return what cache.get finds
+    the source's answer (as JSON) in the cache, and on the next request return what the cache finds
     without calling the source.""")
-async def test_a_second_read_is_served_from_the_cache(notebook, client):
-    before = notebook.SOURCE_CALLS["count"]
-    answers = [(await client.get("/products/anvil", headers=ACME)) for _ in range(3)]
-    for response in answers:
-        expect_response(response, status=200, json={"name": "anvil", "price": 120})
-    calls = notebook.SOURCE_CALLS["count"] - before
-    expect(calls == 1, called="GET /products/anvil three times as acme", got=f"the source was called {calls} times",
-           expected="once")
+async def test_a_second_read_is_served_from_the_cache(nb, client, rng):
+    tenant, name, price = await new_product(nb, rng)
+    before = await source_calls(nb)
+    for _ in range(3):
+        expect_response(await client.get(f"/products/{name}", headers=tenant), status=200,
+                        json={"name": name, "price": price}, called=f"GET /products/{name} {as_tenant(tenant)}")
+    calls = await source_calls(nb) - before
+    expect(calls == 1, called=f"GET /products/{name} three times {as_tenant(tenant)}",
+           got=f"the source was called {calls} times", expected="once")
 
 
-@check(points=2, hint="""Store every entry with a time to live: await redis.set(key, json.dumps(value),
-    ex=CACHE_TTL). Without one, a stale price lives forever.""")
-async def test_entries_are_stored_with_a_ttl(notebook, client):
-    await client.get("/products/rocket", headers=ACME)
-    stored = await keys_of(notebook)
-    ok = len(stored) == 1 and all(0 < ttl <= notebook.CACHE_TTL for ttl in stored.values())
-    expect(ok, called="GET /products/rocket as acme, then the keys in Redis and their TTLs",
-           got=stored or "no key at all", expected=f"one key, with a TTL of at most {notebook.CACHE_TTL} seconds")
+@check(points=2, hint="""Store every entry with a time to live of CACHE_TTL seconds: look at the
+    arguments of Redis's set. Without one, a stale price lives forever.""")
+async def test_entries_are_stored_with_a_ttl(nb, client, rng):
+    tenant, name, price = await new_product(nb, rng)
+    expect_response(await client.get(f"/products/{name}", headers=tenant), status=200,
+                    json={"name": name, "price": price})
+    stored = await nb.call(stored_ttls)
+    ttl = await nb.value("CACHE_TTL")
+    # Redis rounds a TTL down to whole seconds: a few seconds' slack, never more than CACHE_TTL.
+    ok = len(stored) == 1 and all(ttl - 5 <= left <= ttl for left in stored.values())
+    expect(ok, called=f"GET /products/{name} {as_tenant(tenant)}, then the keys in Redis and their TTLs",
+           got=stored or "no key at all", expected=f"one key, with a TTL of {ttl} seconds")
 
 
-@check(points=2, hint="""PUT must drop the cached entry (cache.forget) after updating the source, so the
-    next read fetches the new price.""")
-async def test_a_write_invalidates_the_entry(client):
-    await client.get("/products/anvil", headers=ACME)
-    expect_response(await client.put("/products/anvil", params={"price": 130}, headers=ACME), status=200,
-                    json={"name": "anvil", "price": 130})
-    expect_response(await client.get("/products/anvil", headers=ACME), status=200, json={"name": "anvil", "price": 130},
-                    called="GET /products/anvil as acme, after PUT ?price=130")
+@check(points=2, hint="""A PUT must drop the cached entry after updating the source, so the next
+    read fetches the new price.""")
+async def test_a_write_invalidates_the_entry(nb, client, rng):
+    tenant, name, price = await new_product(nb, rng)
+    new_price = price + rng.randint(1, 500)
+    expect_response(await client.get(f"/products/{name}", headers=tenant), status=200,
+                    json={"name": name, "price": price})
+    expect_response(await client.put(f"/products/{name}", params={"price": new_price}, headers=tenant), status=200,
+                    json={"name": name, "price": new_price})
+    expect_response(await client.get(f"/products/{name}", headers=tenant), status=200,
+                    json={"name": name, "price": new_price},
+                    called=f"GET /products/{name} {as_tenant(tenant)}, after PUT ?price={new_price}")
 
 
-@check(points=2, hint="""Put the tenant in every key (f"v1:{tenant}:product:{name}"): acme and globex
-    both sell an anvil, at different prices, and one must never be served the other's.""")
-async def test_tenants_never_share_an_entry(notebook, client):
-    before = notebook.SOURCE_CALLS["count"]
-    expect_response(await client.get("/products/anvil", headers=ACME), status=200, json={"name": "anvil", "price": 120},
-                    called="GET /products/anvil as acme")
-    expect_response(await client.get("/products/anvil", headers=GLOBEX), status=200, json={"name": "anvil", "price": 95},
-                    called="GET /products/anvil as globex, after acme's")
-    expect_response(await client.get("/products/anvil", headers=ACME), status=200, json={"name": "anvil", "price": 120},
-                    called="GET /products/anvil as acme, after globex's")
-    calls = notebook.SOURCE_CALLS["count"] - before
-    expect(calls == 2, called="acme, globex, acme read the anvil", got=f"the source was called {calls} times",
-           expected="twice: once per tenant")
+@check(points=2, hint="""Two tenants may sell a product of the same name at different prices, and
+    one must never be served the other's: what in the cache key tells them apart?""")
+async def test_tenants_never_share_an_entry(nb, client, rng):
+    first, name, first_price = await new_product(nb, rng)
+    second, _, second_price = await new_product(nb, rng, tenant=f"{first['X-Tenant']}-eu", name=name)
+    before = await source_calls(nb)
+    for tenant, price, after in ((first, first_price, ""), (second, second_price, ", after " + first["X-Tenant"]),
+                                 (first, first_price, ", after " + second["X-Tenant"])):
+        expect_response(await client.get(f"/products/{name}", headers=tenant), status=200,
+                        json={"name": name, "price": price}, called=f"GET /products/{name} {as_tenant(tenant)}{after}")
+    calls = await source_calls(nb) - before
+    expect(calls == 2, called=f"{first['X-Tenant']}, {second['X-Tenant']}, {first['X-Tenant']} read {name}",
+           got=f"the source was called {calls} times", expected="twice: once per tenant")
 
 
-@check(points=2, hint="""Redis down must not mean errors: catch redis.exceptions.ConnectionError in the
-    cache; a failed read is a miss, a failed write or delete is skipped. The request then answers
-    from the source.""")
-async def test_a_redis_outage_gives_uncached_answers(notebook, client, lifespan_state):
-    await client.get("/products/rocket", headers=ACME)
-    # The app's client swapped for one whose server is down (nothing listens on port 1): the same
-    # outage with fakeredis and with a real server.
-    down = Redis(host="127.0.0.1", port=1, retry=Retry(NoBackoff(), 0))
-    working, lifespan_state["redis"] = lifespan_state["redis"], down
-    try:
-        before = notebook.SOURCE_CALLS["count"]
-        for _ in range(2):
-            expect_response(await client.get("/products/rocket", headers=ACME), status=200,
-                            json={"name": "rocket", "price": 900}, called="GET /products/rocket as acme, Redis down")
-        expect_response(await client.put("/products/rocket", params={"price": 950}, headers=ACME), status=200,
-                        json={"name": "rocket", "price": 950}, called="PUT /products/rocket?price=950 as acme, Redis down")
-        calls = notebook.SOURCE_CALLS["count"] - before
-    finally:
-        lifespan_state["redis"] = working
-        await down.aclose()
+@check(points=2, hint="""Redis down must not mean errors: a Redis ConnectionError in the cache is a
+    miss for a read, and a write or delete that fails is skipped. The request then answers from the
+    source.""")
+async def test_a_redis_outage_gives_uncached_answers(nb, client, rng):
+    tenant, name, price = await new_product(nb, rng)
+    new_price = price + rng.randint(1, 500)
+    await client.get(f"/products/{name}", headers=tenant)
+    await nb.call(cut_redis_off)
+    before = await source_calls(nb)
+    for _ in range(2):
+        expect_response(await client.get(f"/products/{name}", headers=tenant), status=200,
+                        json={"name": name, "price": price}, called=f"GET /products/{name} {as_tenant(tenant)}, Redis down")
+    expect_response(await client.put(f"/products/{name}", params={"price": new_price}, headers=tenant), status=200,
+                    json={"name": name, "price": new_price},
+                    called=f"PUT /products/{name}?price={new_price} {as_tenant(tenant)}, Redis down")
+    calls = await source_calls(nb) - before
     expect(calls == 3, called="two reads and a write while Redis is down", got=f"{calls} source calls",
            expected="3: every request answered by the source")
 
 
-@check(points=1, hint="""The cache must use the RedisClient dependency (get_redis), so that overriding
-    get_redis, as tests do, moves every entry to another store.""")
-async def test_the_cache_uses_the_redis_dependency(notebook, app, client):
-    other = FakeAsyncRedis(server=FakeServer(), decode_responses=True)
-    app.dependency_overrides[notebook.get_redis] = lambda: other
-    try:
-        await client.get("/products/anvil", headers=GLOBEX)
-        moved = await other.keys("*")
-    finally:
-        await other.aclose()
-    own = await keys_of(notebook)
-    expect(len(moved) == 1 and not own, called="GET /products/anvil as globex, get_redis overridden by another store",
+@check(points=1, hint="""The cache must get its client from the RedisClient dependency (get_redis),
+    so that overriding get_redis, as tests do, moves every entry to another store.""")
+async def test_the_cache_uses_the_redis_dependency(nb, client, rng):
+    tenant, name, _ = await new_product(nb, rng)
+    await nb.override("get_redis", await nb.call(another_store))
+    await client.get(f"/products/{name}", headers=tenant)
+    moved, own = await nb.call(keys_in_other_store), await nb.call(stored_ttls)
+    expect(len(moved) == 1 and not own,
+           called=f"GET /products/{name} {as_tenant(tenant)}, get_redis overridden by another store",
            got=f"{len(moved)} key(s) in the override, {len(own)} in the app's own Redis",
-           expected="1 in the override, none in the app's own", seen=resolved(app, "GET /products/{name}"))
+           expected="1 in the override, none in the app's own", seen=await nb.graph("GET /products/{name}"))

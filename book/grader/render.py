@@ -1,0 +1,107 @@
+"""Reports of graded submissions: for a terminal, as JSON, for Gradescope, and as gradebook rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from pathlib import Path
+from typing import IO, Any
+
+from book.grader.model import Result
+
+WIDTH = 78
+GREEN, RED, BOLD, DIM, RESET = "\033[32m", "\033[31m", "\033[1m", "\033[2m", "\033[0m"
+CSV_FIELDS = ["submission", "student", "exercise", "version", "score", "max_score", "error", "isolation", "seed",
+              "sha256"]
+
+
+def use_colour(stream: IO[str]) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def human(result: Result, *, colour: bool = False) -> str:
+    """The learner's report: every check, its points, and for each failure what happened and a hint."""
+    def paint(code: str, text: str) -> str:
+        return f"{code}{text}{RESET}" if colour else text
+
+    title = f"{result.path}"
+    if result.exercise:
+        title += f"  (exercise {result.number}, {result.title}"
+        title += f", version {result.version})" if result.version is not None else ")"
+    lines = [paint(BOLD, title)]
+    if result.error and not result.checks:
+        lines.append(paint(RED, f"✗ {result.error}"))
+    shown: set[str] = set()
+    for check in result.checks:
+        mark = paint(GREEN, "✓") if check.passed else paint(RED, "✗")
+        score = f"{check.points}/{check.max_points}"
+        room = WIDTH - 4 - len(score)
+        lines.append(f"{mark} {check.title[:room]:<{room}} {score}")
+        if check.passed:
+            continue
+        if check.message in shown:  # a notebook that stops early fails every check the same way
+            lines.append(paint(DIM, "    not reached, for the reason above"))
+        else:
+            shown.add(check.message)
+            lines.extend(_failure(check.message, check.hint, paint))
+    total = f"score {result.score}/{result.max_score}" if result.checks else "not graded"
+    if result.error and result.checks:
+        total += f"  ({result.error})"
+    lines.append(paint(BOLD, total))
+    if result.isolation:
+        lines.append(paint(DIM, f"graded in: {result.isolation}" + (f"; seed {result.seed}" if result.seed else "")))
+    return "\n".join(lines)
+
+
+def _failure(message: str, hint: str, paint: Any) -> list[str]:
+    out = []
+    for line in message.splitlines():
+        # "called    GET /x": continuation lines line up under the value, not the label
+        labelled = line[:10].rstrip() in ("called", "got", "expected", "seen", "")
+        out.extend(_wrapped(line, indent="    ", follow="              " if labelled else "    "))
+    if hint:
+        out.extend(paint(DIM, line) for line in _wrapped(f"hint      {hint}", indent="    ", follow="              "))
+    return out
+
+
+def _wrapped(text: str, *, indent: str, follow: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=follow,
+                         break_long_words=True, break_on_hyphens=False) or [indent]
+
+
+def as_json(results: list[Result]) -> str:
+    return json.dumps({"submissions": [result.to_dict() for result in results]}, indent=1)
+
+
+def gradescope(result: Result) -> dict[str, Any]:
+    """Gradescope's autograder results.json for one submission (its documented fields)."""
+    tests = []
+    for check in result.checks:
+        output = "passed" if check.passed else "\n".join(
+            filter(None, [check.message, f"hint: {check.hint}" if check.hint else ""]))
+        tests.append({"name": check.title, "score": check.points, "max_score": check.max_points,
+                      "status": "passed" if check.passed else "failed", "output": output, "visibility": "visible"})
+    summary = result.error or f"{result.score}/{result.max_score}"
+    return {"score": result.score, "max_score": result.max_score, "tests": tests,
+            "output": f"{summary}\ngraded in: {result.isolation}; exercise version {result.version}",
+            "visibility": "visible", "stdout_visibility": "hidden",
+            "extra_data": {"isolation": result.isolation, "version": result.version, "seed": result.seed,
+                           "sha256": result.sha256}}
+
+
+def write_gradescope(result: Result, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "results.json"
+    partial = folder / ".results.json.partial"
+    partial.write_text(json.dumps(gradescope(result), indent=1), encoding="utf-8")
+    partial.replace(target)  # whole or not at all
+    return target
+
+
+def csv_row(result: Result, columns: list[str]) -> list[Any]:
+    points = {check.title: check.points for check in result.checks}
+    version = "" if result.version is None else result.version
+    return [str(result.path), result.path.parent.name, result.exercise, version, result.score, result.max_score,
+            result.error, result.isolation, result.seed or "", result.sha256,
+            *[points.get(name, "") for name in columns]]

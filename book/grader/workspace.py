@@ -1,0 +1,84 @@
+"""The learner's workspace: their own copies of the exercises, apart from the course's files.
+
+``make start EX=01`` (``python -m book start 01``, or ``all``) copies the released exercise into
+``workspace/`` (not tracked by git), and ``make grade``, ``make watch`` and ``make progress`` work
+there. The tracked ``exercises/`` stay as released, so updating the course never conflicts with a
+learner's work, as rustlings keeps its learners' exercises apart from its own.
+
+A learner who worked in ``exercises/`` before the workspace existed gets that work carried over
+once, with a message, and ``exercises/`` put back as released.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+from book import EXERCISES, ROOT
+from book.grader import manifest
+
+WORKSPACE = ROOT / "workspace"
+
+
+class WorkspaceError(Exception):
+    """One line for the learner: an exercise not started, a name that is no exercise."""
+
+
+def path_of(exercise: manifest.Exercise, workspace: Path = WORKSPACE) -> Path:
+    return workspace / exercise.notebook_name
+
+
+def _untouched(path: Path, exercise: manifest.Exercise) -> bool:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == exercise.starter_sha256
+    except OSError:
+        return True
+
+
+def carry_over(exercise: manifest.Exercise, workspace: Path = WORKSPACE, exercises: Path = EXERCISES) -> str:
+    """Move earlier work from exercises/ into the workspace, once; the message to show, or ""."""
+    tracked = exercises / exercise.notebook_name
+    mine = path_of(exercise, workspace)
+    if mine.exists() or not tracked.is_file() or tracked.is_symlink() or _untouched(tracked, exercise):
+        return ""
+    workspace.mkdir(exist_ok=True)
+    shutil.copyfile(tracked, mine)
+    from book import SOLUTIONS, release
+
+    solution = SOLUTIONS / exercise.notebook_name
+    if solution.exists():
+        tracked.write_text(release.render(solution), encoding="utf-8")
+    return (f"your work on exercise {exercise.number} in {tracked.relative_to(ROOT)} is now in "
+            f"{mine.relative_to(ROOT)}; {tracked.relative_to(ROOT)} is back as released")
+
+
+def start(exercise: manifest.Exercise, workspace: Path = WORKSPACE) -> str:
+    """Copy the exercise into the workspace (never over a copy that is there); what happened."""
+    moved = carry_over(exercise, workspace)
+    if moved:
+        return moved
+    mine = path_of(exercise, workspace)
+    if mine.exists():
+        return f"exercise {exercise.number} is already started: {mine.relative_to(ROOT)} (your work is kept)"
+    workspace.mkdir(exist_ok=True)
+    shutil.copyfile(exercise.starter, mine)
+    return f"started exercise {exercise.number}, {exercise.title}: open {mine.relative_to(ROOT)}"
+
+
+def resolve(target: str, workspace: Path = WORKSPACE) -> tuple[Path, list[str]]:
+    """The notebook a learner means: a path as given, or for a bare number the workspace's copy.
+
+    Returns it with any message to show first (work carried over from exercises/)."""
+    if not target.strip().isdigit() or Path(target).exists():
+        return Path(target), []
+    try:
+        exercise = manifest.find(target)
+    except manifest.ManifestError as exc:
+        raise WorkspaceError(str(exc)) from None
+    notes = [note for note in [carry_over(exercise, workspace)] if note]
+    mine = path_of(exercise, workspace)
+    if not mine.exists():
+        raise WorkspaceError(f"exercise {exercise.number} is not started yet: run `make start EX={exercise.number}` "
+                             f"(it copies the exercise to {mine.relative_to(ROOT)})")
+    return mine, notes
