@@ -1,12 +1,14 @@
 """`python -m book grade`: reports, formats, batch grading, and every kind of broken submission.
 
 The broken submissions are graded in one batch (--jobs 2), which is also the test of batch
-grading: one bad notebook never stops the others, and results come in the order given.
+grading: one bad notebook never stops the others, and results come in the order given, and of the
+files a batch appends to as it goes.
 """
 
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -85,9 +87,14 @@ BROKEN = {
     "exception while loading": (with_cell_after_given("raise RuntimeError('database unreachable')"),
                                 "raised RuntimeError: database unreachable"),
     "no app": (edited(no_app), "must define `app = FastAPI(...)`; `app` is nothing"),
-    "endless loop": (with_cell_after_given("while True:\n    pass"), "did not finish within 6 s"),
+    "endless loop": (with_cell_after_given("while True:\n    pass"), "ran past the 6 s limit"),
     "sys.exit": (with_cell_after_given("import sys\nsys.exit(0)"), "SystemExit"),
-    "os._exit": (with_cell_after_given("import os\nos._exit(0)"), "the grading process ended early"),
+    "os._exit": (with_cell_after_given("import os\nos._exit(0)"), "the notebook's process ended"),
+    "a check cell tagged raises-exception": (edited(lambda nb: check_cells(nb)[0].metadata.update(
+        tags=["check", "raises-exception"])), "carries the tag `raises-exception`"),
+    "an NBVAL_SKIP marker": (with_cell_after_given("# NBVAL_SKIP\nx = 1"), "carries the marker NBVAL_SKIP"),
+    "a check cell that is no check": (edited(lambda nb: code_cell(nb, "### BEGIN SOLUTION: write").metadata.update(
+        tags=["check"])), "is tagged `check` but is not one of the exercise's check cells"),
     "deleted check cell": (edited(delete_check), "check cell 2 (`app.dependency_overrides[pagination]"),
     "emptied check cell": (edited(empty_check), "check cell 1 (`def client_for(app)"),
     "duplicated check cell": (edited(duplicate_check), "appears 2 times"),
@@ -115,7 +122,8 @@ def batch(tmp_path_factory):
         paths.append(path)
     # 6 s per cell: short enough for the endless loop, long enough for a kernel's first imports on a
     # loaded 2-core machine (this batch runs beside the rest of the suite).
-    done = grade(*paths, "--jobs", "2", "--json", "--csv", root / "grades.csv", "--cell-timeout", "6")
+    done = grade(*paths, "--jobs", "2", "--json", "--csv", root / "grades.csv", "--jsonl", root / "grades.jsonl",
+                 "--cell-timeout", "6")
     results = json.loads(done.stdout)["submissions"]
     return done, dict(zip(BROKEN, results)), paths, root / "grades.csv"
 
@@ -159,24 +167,31 @@ def test_an_enormous_output_is_graded_normally(batch):
     assert result["score"] == result["max_score"], result
 
 
-def test_the_gradebook_has_a_row_per_submission(batch):
+def test_the_gradebook_and_json_lines_have_a_row_per_submission(batch):
     _, results, paths, gradebook = batch
     with gradebook.open(newline="") as file:
         rows = list(csv.DictReader(file))
-    assert [row["submission"] for row in rows] == [str(path) for path in paths]
-    assert rows[0]["student"] == "00-syntax-error"
+    # Rows are appended as submissions finish: every submission once, whatever the order.
+    assert sorted(row["submission"] for row in rows) == sorted(str(path) for path in paths)
+    by_path = {row["submission"]: row for row in rows}
+    assert by_path[str(paths[0])]["student"] == "00-syntax-error"
     assert {row["exercise"] for row in rows} == {EXERCISE}
-    assert [int(row["score"]) for row in rows] == [result["score"] for result in results.values()]
+    assert {path: int(row["score"]) for path, row in by_path.items()} == {
+        result["path"]: result["score"] for result in results.values()}
+    assert all(row["isolation"] and row["sha256"] for row in rows)
+    lines = [json.loads(line) for line in gradebook.with_suffix(".jsonl").read_text().splitlines()]
+    assert sorted(line["path"] for line in lines) == sorted(str(path) for path in paths)
 
 
 def test_the_solution_passes_with_exit_status_0():
     done = grade(SOLUTION)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "score 16/16" in done.stdout and "✗" not in done.stdout
+    assert "graded in: " in done.stdout and "seed " in done.stdout
 
 
 def test_the_starter_report_names_the_stub_once_with_hints():
-    done = grade("01")  # a number means exercises/01-*.ipynb
+    done = grade(STARTER)
     assert done.returncode == 1
     out = done.stdout
     assert "score 0/16" in out
@@ -193,16 +208,18 @@ def test_a_failing_check_says_what_was_called_what_came_back_and_what_was_expect
                                       "async def about() -> dict:\n    settings = Settings()")
     path = tmp_path / f"{EXERCISE}.ipynb"
     nbformat.write(nb, path)
-    done = grade(path, "--json")
+    done = grade(path, "--json", "--seed", "7")
     checks = {check["name"]: check for check in json.loads(done.stdout)["submissions"][0]["checks"]}
     failed = checks["test_overriding_settings_reaches_about"]
-    assert failed["message"] == (
-        "called    GET /about with get_settings overridden\n"
-        'got       200 {"app_name": "Notes", "max_page_size": 50}\n'
-        'expected  200 {"app_name": "Class notes", "max_page_size": 5}'
-    )
+    lines = failed["message"].splitlines()
+    assert lines[0] == "called    GET /about with get_settings overridden"
+    assert lines[1] == 'got       200 {"app_name": "Notes", "max_page_size": 50}'
+    assert re.fullmatch(r'expected  200 \{"app_name": "Class notes \d+", "max_page_size": \d+\}', lines[2])
     assert "get_settings changes the answer" in failed["hint"]
     assert "expect_response" not in done.stdout  # never the checks' source
+    again = grade(path, "--json", "--seed", "7")  # the seed replays the grade: the same made-up data
+    replayed = {check["name"]: check for check in json.loads(again.stdout)["submissions"][0]["checks"]}
+    assert replayed["test_overriding_settings_reaches_about"]["message"] == failed["message"]
 
 
 def test_gradescope_results(tmp_path):
@@ -211,13 +228,16 @@ def test_gradescope_results(tmp_path):
     assert done.returncode == 0
     assert results["score"] == results["max_score"] == 16
     assert len(results["tests"]) == 12
-    assert {"name", "score", "max_score", "output"} <= set(results["tests"][0])
+    assert {"name", "score", "max_score", "output", "status", "visibility"} <= set(results["tests"][0])
+    assert results["extra_data"]["isolation"] and results["extra_data"]["version"] == 1
+
+
+PRIVATE_HEADER = 'from book.grader.checks import CheckFailed, check, expect_response\n\nEXERCISE = "01-typed-aliases"\n'
 
 
 def test_private_checks_folder(tmp_path):
     (tmp_path / "test_01_typed_aliases.py").write_text(
-        'from book.checks import check, expect_response\n\nEXERCISE = "01-typed-aliases"\n\n\n'
-        '@check(points=3, hint="A private check.")\n'
+        PRIVATE_HEADER + '\n\n@check(points=3, hint="A private check.")\n'
         'async def test_about_is_private(client):\n'
         '    expect_response(await client.get("/about"), status=200, json={"app_name": "Secret"})\n'
     )
@@ -227,19 +247,50 @@ def test_private_checks_folder(tmp_path):
     assert result["score"] == 1 and result["max_score"] == 4
 
 
+def test_a_message_never_carries_the_check_modules_text_and_is_capped(tmp_path):
+    secret = "a private expectation nobody may read: SECRET-4242"
+    (tmp_path / "test_01_typed_aliases.py").write_text(
+        PRIVATE_HEADER + f"# {secret}\n"
+        '\n\n@check(points=1, hint="A private check.")\n'
+        'async def test_leaks(client):\n'
+        '    raise CheckFailed(called=open(__file__).read(), got="x" * 5000, expected="y")\n'
+    )
+    done = grade(SOLUTION, "--checks", tmp_path, "--json")
+    check = json.loads(done.stdout)["submissions"][0]["checks"][1]
+    assert not check["passed"]
+    assert "SECRET-4242" not in done.stdout and len(check["message"]) <= 400
+
+
+def test_a_reported_check_the_module_does_not_declare_voids_the_grade(tmp_path):
+    (tmp_path / "test_01_typed_aliases.py").write_text(
+        PRIVATE_HEADER + '\n\n@check(points=1, hint="Declared.")\n'
+        'async def test_declared(client):\n    pass\n\n\n'
+        'def _extra():\n    @check(points=100, hint="Not declared where the grader reads.")\n'
+        '    async def test_extra(client):\n        pass\n    return test_extra\n\n\n'
+        'test_extra = _extra()\n'
+    )
+    done = grade(SOLUTION, "--checks", tmp_path, "--json")
+    result = json.loads(done.stdout)["submissions"][0]
+    assert result["score"] == 0 and result["max_score"] == 2
+    assert "does not declare (test_extra)" in result["error"]
+
+
 @pytest.mark.parametrize(
     "args, reason",
     [
         (["no/such/notebook.ipynb"], "no such file"),
         (["99"], "there is no exercise 99 (exercises: 01, 02"),
+        (["01"], "exercise 01 is not started yet"),
         (["README.md", "--exercise", "01"], "not a notebook"),
         ([str(SOLUTION), "--checks", "no/such/folder"], "--checks no/such/folder: no such folder"),
         ([str(SOLUTION), str(SOLUTION), "--gradescope", "out"], "--gradescope writes one submission"),
         ([str(SOLUTION), "--jobs", "0"], "must be 1 or more"),
+        ([str(SOLUTION), "--jobs", "two"], "not a whole number"),
+        ([str(SOLUTION), "--resume"], "--resume needs --jsonl FILE or --csv FILE"),
     ],
 )
-def test_bad_command_line_input_gets_one_line_and_a_non_zero_exit(args, reason):
-    check_one_line_refusal(grade(*args), reason)
+def test_bad_command_line_input_gets_one_line_and_a_non_zero_exit(args, reason, tmp_path):
+    check_one_line_refusal(grade(*args, env={**os.environ, "BOOK_WORKSPACE": str(tmp_path)}), reason)
 
 
 def test_a_notebook_named_for_no_exercise_is_refused(tmp_path):
@@ -255,34 +306,62 @@ def check_one_line_refusal(done, reason):
     assert "Traceback" not in output
 
 
+def refused_file(tmp_path, make):
+    """Grade a path that `make` turned into something other than a notebook file; its one reason."""
+    path = tmp_path / "sub" / f"{EXERCISE}.ipynb"
+    path.parent.mkdir()
+    make(path)
+    started = time.monotonic()
+    done = grade(path, "--json", timeout=60)
+    assert time.monotonic() - started < 30, "the grader waited on the file"
+    result = json.loads(done.stdout)["submissions"][0]
+    assert done.returncode == 1 and result["score"] == 0
+    return result["error"]
+
+
+def test_a_fifo_is_refused_at_once(tmp_path):
+    assert "is a FIFO, not a regular file" in refused_file(tmp_path, os.mkfifo)
+
+
+def test_a_symlink_is_refused_even_to_the_solution(tmp_path):
+    assert "is a symbolic link" in refused_file(tmp_path, lambda path: path.symlink_to(SOLUTION))
+
+
+def test_a_symlink_to_an_endless_device_is_refused_at_once(tmp_path):
+    assert "is a symbolic link" in refused_file(tmp_path, lambda path: path.symlink_to("/dev/zero"))
+
+
+def test_a_device_and_a_folder_are_refused(tmp_path):
+    assert "is a folder" in refused_file(tmp_path, os.mkdir)
+
+
+def test_an_oversized_file_is_refused_without_reading_it(tmp_path):
+    def huge(path):
+        with path.open("wb") as out:
+            out.truncate(25_000_000)  # sparse: large, and nothing to read
+
+    assert "too large for a notebook" in refused_file(tmp_path, huge)
+
+
 def test_a_submission_past_the_time_limit_is_stopped_with_what_it_started(tmp_path):
-    pid_file = tmp_path / "started.pid"
-    nb = with_cell_after_given(f"import subprocess\nchild = subprocess.Popen(['sleep', '60'])\n"
-                               f"open({str(pid_file)!r}, 'w').write(str(child.pid))")
+    marker = f"{time.time_ns() % 1_000_000}.5"
+    nb = with_cell_after_given(f"import subprocess\nchild = subprocess.Popen(['sleep', '{marker}'])")
     for _ in range(3):  # 15 s of cells: past the 10 s limit, which leaves time to reach the cell above
         nb.cells.insert(5, nbformat.v4.new_code_cell("import time\ntime.sleep(5)"))
     path = tmp_path / f"{EXERCISE}.ipynb"
     nbformat.write(nb, path)
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    done = grade(path, "--time-limit", "10", "--json", env={**os.environ, "TMPDIR": str(temporary)})
+    done = grade(path, "--time-limit", "10", "--json")
     result = json.loads(done.stdout)["submissions"][0]
     assert result["error"] == "stopped after the time limit of 10 s (an endless loop?)"
     assert result["score"] == 0 and done.returncode == 1
-    started = int(pid_file.read_text())
-    assert not running(started), "a process the stopped submission started is still running"
-    # Nor a file: the killed kernel's sockets, say, went in the grading folder, which is removed.
-    assert not list(temporary.iterdir())
+    assert not still_running(f"sleep {marker}"), "a process the stopped submission started is still running"
 
 
-def running(pid, wait=3.0):
+def still_running(command_line: str, wait: float = 3.0) -> bool:
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().split()[2]
-        except FileNotFoundError:
-            return False
-        if state == "Z":  # killed, waiting to be reaped
+        found = subprocess.run(["pgrep", "-f", command_line], capture_output=True)
+        if found.returncode == 1:
             return False
         time.sleep(0.1)
     return True

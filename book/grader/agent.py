@@ -220,6 +220,7 @@ class NotebookProcess:
         """End the app's lifespan (its shutdown code runs now)."""
         if self._serving is not None:
             serving, self._serving = self._serving, None
+            self.ctx.served = None
             try:
                 await serving.__aexit__(None, None, None)
             except Exception as exc:
@@ -257,7 +258,8 @@ class NotebookProcess:
         source, name = message["source"], message["name"]
         if source not in self.helpers:
             namespace: dict[str, Any] = {"__name__": "check_helpers"}
-            exec(compile(source, f"<check helper {name}>", "exec"), namespace)
+            # dont_inherit: compiled as written, not with this module's postponed annotations
+            exec(compile(source, f"<check helper {name}>", "exec", dont_inherit=True), namespace)
             self.helpers[source] = namespace[name]
         value = await _maybe_await(self.helpers[source](self.ctx, *self.ctx.resolve(message["args"])))
         return {"value": as_data(value, self.ctx)}

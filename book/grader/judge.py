@@ -589,7 +589,8 @@ def message_of(report: pytest.TestReport) -> str:
         text = str(longrepr)
     del excinfo
     text = ANSI.sub("", text)
-    for prefix in ("Failed: ", "book.grader.checks.CheckFailed: ", "CheckFailed: "):
+    for prefix in ("Failed: ", "book.grader.checks.CheckFailed: ", "CheckFailed: ", "book.grader.judge.AgentGone: ",
+                   "AgentGone: "):
         text = text.removeprefix(prefix)
     if text.startswith(("AssertionError", "assert ")):  # a bare assert in a check: its expression is source
         text = "a check's assertion failed"

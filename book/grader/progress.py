@@ -29,7 +29,7 @@ def status_of(exercise: manifest.Exercise, folder: Path = workspace.WORKSPACE,
     except OSError:
         untouched = False
     if untouched:
-        return Row(exercise.slug, "not started", note=f"open {path.relative_to(folder.parent)}")
+        return Row(exercise.slug, "not started", note=f"open {path.name} in {folder.name}/")
     result = runner.grade(path, exercise, options)
     if result.passed:
         status = "done"

@@ -16,6 +16,7 @@ the reports come back through pipes.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -78,12 +79,13 @@ def grade(path: Path, exercise: manifest.Exercise | None = None, options: Option
     module = check_module(exercise, options.checks_dir)
     declared = manifest.declared_checks(module)
     try:
-        submission = intake.take(result.path)
+        data = intake.read_bytes(result.path)
+        result.sha256 = hashlib.sha256(data).hexdigest()
+        submission = intake.Submission(result.path, data, intake.parse(result.path, data))
     except intake.Refused as exc:
         result.error = capped(str(exc))
         result.checks = _all_failed(declared, result.error)
         return _timed(result, started)
-    result.sha256 = submission.sha256
     starter = _starter(exercise)
     result.version, problem = intake.verify(submission.notebook, exercise, starter)
     result.seed = options.seed if options.seed is not None else secrets.randbits(48)

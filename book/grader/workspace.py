@@ -12,13 +12,15 @@ once, with a message, and ``exercises/`` put back as released.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
 from book import EXERCISES, ROOT
 from book.grader import manifest
 
-WORKSPACE = ROOT / "workspace"
+# BOOK_WORKSPACE moves it (the tests use a folder of their own).
+WORKSPACE = Path(os.environ.get("BOOK_WORKSPACE") or ROOT / "workspace")
 
 
 class WorkspaceError(Exception):
@@ -49,8 +51,12 @@ def carry_over(exercise: manifest.Exercise, workspace: Path = WORKSPACE, exercis
     solution = SOLUTIONS / exercise.notebook_name
     if solution.exists():
         tracked.write_text(release.render(solution), encoding="utf-8")
-    return (f"your work on exercise {exercise.number} in {tracked.relative_to(ROOT)} is now in "
-            f"{mine.relative_to(ROOT)}; {tracked.relative_to(ROOT)} is back as released")
+    return (f"your work on exercise {exercise.number} in {_shown(tracked)} is now in {_shown(mine)}; "
+            f"{_shown(tracked)} is back as released")
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def start(exercise: manifest.Exercise, workspace: Path = WORKSPACE) -> str:
@@ -60,10 +66,10 @@ def start(exercise: manifest.Exercise, workspace: Path = WORKSPACE) -> str:
         return moved
     mine = path_of(exercise, workspace)
     if mine.exists():
-        return f"exercise {exercise.number} is already started: {mine.relative_to(ROOT)} (your work is kept)"
+        return f"exercise {exercise.number} is already started: {_shown(mine)} (your work is kept)"
     workspace.mkdir(exist_ok=True)
     shutil.copyfile(exercise.starter, mine)
-    return f"started exercise {exercise.number}, {exercise.title}: open {mine.relative_to(ROOT)}"
+    return f"started exercise {exercise.number}, {exercise.title}: open {_shown(mine)}"
 
 
 def resolve(target: str, workspace: Path = WORKSPACE) -> tuple[Path, list[str]]:
@@ -80,5 +86,5 @@ def resolve(target: str, workspace: Path = WORKSPACE) -> tuple[Path, list[str]]:
     mine = path_of(exercise, workspace)
     if not mine.exists():
         raise WorkspaceError(f"exercise {exercise.number} is not started yet: run `make start EX={exercise.number}` "
-                             f"(it copies the exercise to {mine.relative_to(ROOT)})")
+                             f"(it copies the exercise to {_shown(mine)})")
     return mine, notes

@@ -104,7 +104,8 @@ async def test_create_then_read(client, rng):
         expect_response(created, status=201)
         answer = created.json()
         expect(isinstance(answer, dict) and answer.get("title") == title and isinstance(answer.get("id"), int),
-               called=f"POST /notes {{title: {title}}}", got=answer, expected=f'{{"id": <a number>, "title": "{title}"}}')
+               called=f"POST /notes {{title: {title}}}", got=answer,
+               expected=f'{{"id": <a number>, "title": "{title}"}}')
         expect_response(await client.get(f"/notes/{answer['id']}"), status=200,
                         json={"id": answer["id"], "title": title, "body": body})
 
@@ -113,9 +114,8 @@ async def test_create_then_read(client, rng):
     the server: what does session.get give then, and which status says "not found"?""")
 async def test_missing_note_is_404(client, rng):
     expect_response(await client.get(f"/notes/{rng.randint(1000, 9999)}"), status=404)
-    created = await client.post("/notes", json={"title": titles_for(rng, 1)[0]})
-    expect_response(created, status=201)
-    expect_response(await client.get(f"/notes/{created.json()['id'] + rng.randint(1, 50)}"), status=404)
+    expect_response(await client.post("/notes", json={"title": titles_for(rng, 1)[0]}), status=201)
+    expect_response(await client.get(f"/notes/{rng.randint(1000, 9999)}"), status=404)
 
 
 @check(points=2, hint="""A second note with a title already taken must be refused with 409, and must
@@ -170,10 +170,12 @@ async def test_no_connection_is_left_checked_out(nb, client):
     try:  # connections that are never given back make the pool wait 30 s for each request over its size
         responses = await asyncio.wait_for(asyncio.gather(*requests), timeout=STUCK_AFTER)
     except TimeoutError:
-        pool = await nb.call(pool_counts)
+        try:
+            stuck = f": {(await nb.call(pool_counts, timeout=5))['checked_out']} connections not given back"
+        except Exception:  # the notebook's process may not answer any more: the wait says enough
+            stuck = ""
         expect(False, called=called, expected="every connection given back",
-               got=f"still waiting for a database connection after {STUCK_AFTER} s: "
-                   f"{pool['checked_out']} connections not given back")
+               got=f"still waiting for a database connection after {STUCK_AFTER} s{stuck}")
     pool = await nb.call(pool_counts)
     statuses = Counter(response.status_code for response in responses)
     lost = f", {pool['lost']} never closed (left to the garbage collector)" if pool["lost"] else ""

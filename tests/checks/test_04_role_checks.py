@@ -1,126 +1,246 @@
 """Hidden checks for exercise 04, role checks.
 
 Every caller against every endpoint; 401 before 403; the admin router protected as a whole; a
-RequiresRole that works in any app; and a role check that runs once per request.
+RequiresRole that works in any app; and a role check that runs once per request. Besides the three
+given users, each grade adds users of its own (names, roles and tokens made up from its seed), in
+the agent; which status each caller should get is computed here, from a model of the exercise's rules.
 """
 
-from typing import Annotated
+import hashlib
 
-from fastapi import Depends, FastAPI
-
-import book
-from book import apps
-from book.checks import check, expect, expect_response, resolved
+from book.grader.checks import agent_side, check, expect, expect_response
 
 EXERCISE = "04-role-checks"
 
-CALLERS = [None, "Vera", "Eddie", "Ada"]  # nobody, viewer, editor, admin
-MATRIX = {
-    ("GET", "/notes"): [401, 200, 200, 200],
-    ("POST", "/notes?title=Hello"): [401, 403, 201, 201],
-    ("GET", "/admin/users"): [401, 403, 403, 200],
-    ("POST", "/admin/reset"): [401, 403, 403, 200],
+GIVEN = {"Vera": "viewer", "Eddie": "editor", "Ada": "admin"}  # the notebook's users, ids 1 to 3
+ROLES = ["viewer", "editor", "admin"]
+ALLOWED = {  # (method, path): the roles that may call it, and the status they get
+    ("GET", "/notes"): ({"viewer", "editor", "admin"}, 200),
+    ("POST", "/notes"): ({"editor", "admin"}, 201),
+    ("GET", "/admin/users"): ({"admin"}, 200),
+    ("POST", "/admin/reset"): ({"admin"}, 200),
 }
+NAMES = ["Bruno", "Chiara", "Dmitri", "Ines", "Jun", "Kwame", "Lotte", "Mira", "Oskar", "Priya"]
+WORDS = ["agenda", "budget", "draft", "memo", "release", "roadmap", "sketch", "summary"]
 
 
-def as_user(notebook, name):
-    return notebook.as_user(name)
+def token_of(name):
+    """The given users' demo tokens, as the notebook makes them."""
+    return f"{name.lower()}-demo-token"
 
 
-def fake_user(notebook, role):
-    return notebook.User(id=90, name=f"Test {role}", role=role, token_hash="")
+def hash_of(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def expected_status(method, path, role):
+    roles, ok = ALLOWED[(method, path)]
+    return 401 if role is None else ok if role in roles else 403
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def a_title(rng):
+    return f"{rng.choice(WORDS).capitalize()} {rng.randint(10, 999)}"
+
+
+def made_up_users(rng, roles):
+    """One user of each role in `roles` for this grade: {id, name, role, token}."""
+    names = rng.sample(NAMES, len(roles))
+    return [{"id": 10 + number, "name": name, "role": role, "token": f"{name.lower()}-{rng.getrandbits(64):016x}"}
+            for number, (name, role) in enumerate(zip(names, roles, strict=True))]
+
+
+@agent_side
+async def add_users(ctx, users):
+    """Add `users` ({id, name, role, token_hash}) to the notebook's database."""
+    async with ctx.nb.SessionLocal() as session:
+        session.add_all(ctx.nb.User(id=user["id"], name=user["name"], role=user["role"],
+                                    token_hash=user["token_hash"]) for user in users)
+        await session.commit()
+
+
+async def add(nb, users):
+    rows = [{"id": user["id"], "name": user["name"], "role": user["role"], "token_hash": hash_of(user["token"])}
+            for user in users]
+    await nb.call(add_users, rows)
+
+
+@agent_side
+def role_checks_in(ctx, route):
+    """The dependencies of `route` as FastAPI resolves them: where each was declared, and whether it is a
+    RequiresRole; and the graph as text."""
+    import inspect
+
+    from book.dependency_graph import graph
+
+    try:
+        found = graph(ctx.app, route)
+    except LookupError as exc:
+        return {"error": str(exc)}
+    kind = getattr(ctx.nb, "RequiresRole", None)
+    return {"text": str(found),
+            "nodes": [{"declared": node.declared,
+                       "requires_role": inspect.isclass(kind) and isinstance(node.call, kind)}
+                      for node in found.nodes()[1:]]}
+
+
+@agent_side
+async def guarded_elsewhere(ctx, roles, callers):
+    """A new app with one endpoint guarded by RequiresRole(*roles); what it answers each caller
+    ([role, name]), get_current_user overridden to give that caller."""
+    from typing import Annotated
+
+    import httpx
+    from fastapi import Depends, FastAPI
+
+    other = FastAPI()
+    guard = ctx.nb.RequiresRole(*roles)
+
+    async def either(user):
+        return {"name": user.name}
+
+    # Set here, not written in the signature: the agent may compile this source with postponed
+    # annotations, and FastAPI could not evaluate them (ctx and guard are not globals there).
+    either.__annotations__ = {"user": Annotated[ctx.nb.User, Depends(guard)], "return": dict}
+
+    def giving(user):
+        def fake_current_user():
+            return user
+        return fake_current_user
+
+    other.get("/either")(either)
+    answers = []
+    transport = httpx.ASGITransport(app=other, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for role, name in callers:
+            user = ctx.nb.User(id=90, name=name, role=role, token_hash="")
+            other.dependency_overrides[ctx.nb.get_current_user] = giving(user)
+            response = await client.get("/either")
+            try:
+                body = response.json()
+            except ValueError:
+                body = response.text[:200]
+            answers.append([response.status_code, body])
+    return answers
+
+
+@agent_side
+def user_dependency(ctx, role, name):
+    """A dependency that gives a user with `role`, to override get_current_user with."""
+    user = ctx.nb.User(id=90, name=name, role=role, token_hash="")
+
+    def fake_current_user():
+        return user
+
+    return fake_current_user
 
 
 @check(points=3, hint="""Viewers read notes; editors and admins also add them; only admins reach /admin.
-    Nobody logged in gets 401 everywhere. RequiresRole raises HTTPException(403) when user.role is not
-    one of its roles.""")
-async def test_every_caller_on_every_endpoint(notebook, client):
-    for (method, path), statuses in MATRIX.items():
-        for name, status in zip(CALLERS, statuses):
-            response = await client.request(method, path, headers=as_user(notebook, name))
-            expect_response(response, status=status,
-                            called=f"{method} {path} as {name or 'nobody'} ({dict(zip(CALLERS, ['no token', 'viewer', 'editor', 'admin']))[name]})")
+    Nobody logged in gets 401 everywhere. A signed-in user whose role is not allowed is refused:
+    which status says "I know who you are, and you may not"?""")
+async def test_every_caller_on_every_endpoint(nb, client, rng):
+    extra = made_up_users(rng, rng.sample(ROLES, 3))
+    await add(nb, extra)
+    callers = [("nobody", None, None), *((name, role, token_of(name)) for name, role in GIVEN.items()),
+               *((user["name"], user["role"], user["token"]) for user in extra)]
+    title = a_title(rng)
+    for method, path in ALLOWED:
+        for name, role, token in callers:
+            response = await client.request(method, path, params={"title": title} if path == "/notes" and
+                                            method == "POST" else None, headers=bearer(token))
+            expect_response(response, status=expected_status(method, path, role),
+                            called=f"{method} {path} as {name} ({role or 'no token'})")
 
 
 @check(points=2, hint="""A request whose user is unknown is 401 with WWW-Authenticate: Bearer on every
-    route, admin routes included: RequiresRole depends on CurrentUser, so the user is resolved (or
-    refused) before the role is looked at. Never answer 403 to someone you could not identify.""")
-async def test_nobody_is_401_before_any_role_check(client):
-    for method, path in MATRIX:
-        for header in ({}, {"Authorization": "Bearer no-such-token"}, {"Authorization": "Basic eA=="}):
+    route, admin routes included. In which order must the user and the role be looked at, and how
+    can RequiresRole make sure of that order? Never answer 403 to someone you could not identify.""")
+async def test_nobody_is_401_before_any_role_check(client, rng):
+    headers = {"no Authorization header": {}, "an unknown token": bearer("no-such-token"),
+               "another scheme (Basic)": {"Authorization": "Basic eA=="},
+               "another unknown token": bearer(f"{rng.choice(NAMES).lower()}-{rng.getrandbits(64):016x}")}
+    for method, path in ALLOWED:
+        for label, header in headers.items():
             expect_response(await client.request(method, path, headers=header), status=401,
-                            headers={"WWW-Authenticate": "Bearer"},
-                            called=f"{method} {path} with {header.get('Authorization', 'no Authorization header').split(' ')[0]}")
+                            headers={"WWW-Authenticate": "Bearer"}, called=f"{method} {path} with {label}")
 
 
-@check(points=1, hint="""POST /notes answers 201 with {"title": <the title>, "by": <the user's name>}
-    and the note then shows in GET /notes.""")
-async def test_adding_a_note_says_who(notebook, client):
-    added = await client.post("/notes", params={"title": "Ship it"}, headers=as_user(notebook, "Eddie"))
-    expect_response(added, status=201, json={"title": "Ship it", "by": "Eddie"})
-    expect_response(await client.get("/notes", headers=as_user(notebook, "Vera")), status=200,
-                    json=["Welcome", "Ship it"], called="GET /notes as Vera, after Eddie added 'Ship it'")
-    expect_response(await client.post("/admin/reset", headers=as_user(notebook, "Ada")), status=200,
+@check(points=1, hint="""POST /notes answers 201 with the title and the name of the user who added it,
+    and the note then shows in GET /notes, after the notes already there.""")
+async def test_adding_a_note_says_who(nb, client, rng):
+    writer = made_up_users(rng, [rng.choice(["editor", "admin"])])[0]
+    await add(nb, [writer])
+    first, second = a_title(rng), a_title(rng)
+    for title, name, token in ((first, "Eddie", token_of("Eddie")), (second, writer["name"], writer["token"])):
+        added = await client.post("/notes", params={"title": title}, headers=bearer(token))
+        expect_response(added, status=201, json={"title": title, "by": name},
+                        called=f"POST /notes?title={title} as {name}")
+    expect_response(await client.get("/notes", headers=bearer(token_of("Vera"))), status=200,
+                    json=["Welcome", first, second],
+                    called=f"GET /notes as Vera, after {first!r} and {second!r} were added")
+    expect_response(await client.post("/admin/reset", headers=bearer(token_of("Ada"))), status=200,
                     json={"reset": True})
-    expect_response(await client.get("/notes", headers=as_user(notebook, "Vera")), status=200, json=["Welcome"],
+    expect_response(await client.get("/notes", headers=bearer(token_of("Vera"))), status=200, json=["Welcome"],
                     called="GET /notes after POST /admin/reset")
 
 
-@check(points=2, hint="""Protect the admin router as a whole: APIRouter(prefix="/admin",
-    dependencies=[Depends(<a RequiresRole instance>)]). Then every route added to it is checked,
-    even one whose author forgets.""")
-async def test_the_admin_router_is_protected_as_a_whole(notebook, app):
+@check(points=2, hint="""Protect the admin router as a whole, in the router's own declaration, rather
+    than route by route. Then every route added to it is checked, even one whose author forgets.""")
+async def test_the_admin_router_is_protected_as_a_whole(nb):
     for route in ("GET /admin/users", "POST /admin/reset"):
-        try:
-            graph = book.graph(app, route)
-        except LookupError as exc:
-            expect(False, called=f"book.graph(app, {route!r})", got=str(exc), expected="the route")
-        checks = [node for node in graph.nodes()[1:]
-                  if isinstance(node.call, notebook.RequiresRole) and node.declared == "router"]
-        expect(bool(checks), called=f"the dependencies of {route}", got="no RequiresRole from the router",
-               expected="a RequiresRole in the router's dependencies=[...]", seen=str(graph))
+        found = await nb.call(role_checks_in, route)
+        expect("error" not in found, called=f"the dependencies of {route}", got=found.get("error"),
+               expected="the route")
+        from_router = [node for node in found["nodes"] if node["requires_role"] and node["declared"] == "router"]
+        expect(bool(from_router), called=f"the dependencies of {route}", got="no RequiresRole from the router",
+               expected="a RequiresRole in the router's dependencies=[...]", seen=found["text"])
 
 
 @check(points=2, hint="""RequiresRole must work in any app: RequiresRole("viewer", "editor") is a dependency
-    that returns the current user when user.role is one of the roles given, else raises 403.
-    Its __call__ takes the user as a CurrentUser parameter.""")
-async def test_requires_role_works_in_any_app(notebook):
-    other = FastAPI()
-
-    @other.get("/either")
-    async def either(user: Annotated[notebook.User, Depends(notebook.RequiresRole("viewer", "editor"))]) -> dict:
-        return {"name": user.name}
-
-    for role, status in (("viewer", 200), ("editor", 200), ("admin", 403), ("guest", 403)):
-        other.dependency_overrides[notebook.get_current_user] = lambda role=role: fake_user(notebook, role)
-        async with apps.serving(other) as asgi_app, apps.client(asgi_app) as client:
-            response = await client.get("/either")
-        expect(response.status_code == status,
-               called=f'GET /either, an endpoint guarded by RequiresRole("viewer", "editor"), as a user with role {role!r}',
-               got=response.status_code, expected=str(status))
+    that returns the current user when their role is one of the roles given, else refuses with 403.
+    Where does its __call__ get the user from?""")
+async def test_requires_role_works_in_any_app(nb, rng):
+    roles = rng.sample([*ROLES, "auditor"], rng.randint(1, 3))
+    callers = [[role, f"Test {role} {rng.randint(10, 99)}"] for role in [*ROLES, "auditor", "guest"]]
+    answers = await nb.call(guarded_elsewhere, roles, callers)
+    shown = ", ".join(map(repr, roles))
+    for (role, name), (status, body) in zip(callers, answers, strict=True):
+        wanted = (200, {"name": name}) if role in roles else (403, None)
+        expect(status == wanted[0] and (wanted[1] is None or body == wanted[1]),
+               called=f"GET /either, an endpoint guarded by RequiresRole({shown}), as a user with role {role!r}",
+               got=f"{status} {body}", expected=f"{wanted[0]}" + (f" {wanted[1]}" if wanted[1] else ""))
 
 
 @check(points=2, hint="""Every role check must get the user from CurrentUser (get_current_user), so
     that tests can override get_current_user once and act as any user, without tokens.""")
-async def test_overriding_the_current_user_reaches_every_role_check(notebook, app, client):
-    for role, expected in (("admin", [200, 201, 200]), ("viewer", [403, 403, 200])):
-        app.dependency_overrides[notebook.get_current_user] = lambda role=role: fake_user(notebook, role)
-        got = [(await client.get("/admin/users")).status_code,
-               (await client.post("/notes", params={"title": "x"})).status_code,
-               (await client.get("/notes")).status_code]
-        expect(got == expected, called=f"GET /admin/users, POST /notes, GET /notes with no token, "
-                                       f"get_current_user overridden by a {role}",
-               got=got, expected=str(expected), seen=resolved(app, "GET /admin/users"))
+async def test_overriding_the_current_user_reaches_every_role_check(nb, client, rng):
+    requests = [("GET", "/admin/users"), ("POST", "/notes"), ("GET", "/notes")]
+    for role in rng.sample(ROLES, 3):
+        name = f"Test {role} {rng.randint(10, 99)}"
+        await nb.override("get_current_user", await nb.call(user_dependency, role, name))
+        got = [(await client.request(method, path, params={"title": "x"} if method == "POST" else None)).status_code
+               for method, path in requests]
+        wanted = [expected_status(method, path, role) for method, path in requests]
+        expect(got == wanted, called=f"GET /admin/users, POST /notes, GET /notes with no token, "
+                                     f"get_current_user overridden by a user with role {role!r}",
+               got=got, expected=str(wanted), seen=await nb.graph("GET /admin/users"))
+        if role != "viewer":
+            expect_response(await client.post("/notes", params={"title": "y"}), status=201,
+                            json={"title": "y", "by": name},
+                            called=f"POST /notes?title=y with get_current_user overridden by {name}")
 
 
 @check(points=1, hint="""Each RequiresRole(...) you write is its own dependency, with its own cache key:
     an endpoint that gets one from its router and another from a parameter runs the check twice.
-    Make each instance once (require_admin = RequiresRole("admin")) and reuse it everywhere.""")
-async def test_a_role_check_runs_once_per_request(notebook, app):
+    How many instances does each set of roles need?""")
+async def test_a_role_check_runs_once_per_request(nb, rng):
     for method, path, name in (("GET", "/admin/users", "Ada"), ("POST", "/admin/reset", "Ada"),
-                               ("POST", "/notes", "Eddie")):
-        trace = await book.trace(app, method, path, params={"title": "t"} if path == "/notes" else None,
-                                 headers=as_user(notebook, name))
-        runs = sum(1 for event in trace.events if event.kind == "call" and event.who.startswith("RequiresRole"))
+                               ("POST", "/notes", rng.choice(["Eddie", "Ada"]))):
+        params = {"title": a_title(rng)} if path == "/notes" else None
+        traced = await nb.trace(method, path, params=params, headers=bearer(token_of(name)))
+        runs = sum(1 for event in traced.events if event["kind"] == "call" and event["who"].startswith("RequiresRole"))
         expect(runs == 1, called=f"{method} {path} as {name}, traced", got=f"role checks ran {runs} times",
-               expected="once", seen=str(trace))
+               expected="once", seen=traced.text)

@@ -1,90 +1,167 @@
 """Hidden checks for exercise 11, router dependencies and scopes.
 
 Every token on every route; the 401 and 403 headers; where each scope is declared; what OpenAPI
-shows; and the app-wide dependency running once per request.
+shows; and the app-wide dependency running once per request. Besides the given demo tokens, each
+grade grants made-up tokens made-up scopes (in TOKEN_SCOPES), and the expected answers come from a
+model of the exercise's rules.
 """
 
-import book
-from book.checks import check, expect, expect_response
+from book.grader.checks import agent_side, check, expect, expect_response
 
 EXERCISE = "11-router-scopes"
 
-TOKENS = [None, "reader-token", "writer-token", "admin-token", "write-only-token", "unknown-token"]
-MATRIX = {
-    ("GET", "/notes"): [401, 200, 200, 200, 403, 401],
-    ("POST", "/notes?title=New"): [401, 403, 201, 201, 403, 401],
-    ("DELETE", "/notes"): [401, 403, 403, 200, 403, 401],
+READ, WRITE, ADMIN = "notes:read", "notes:write", "notes:admin"
+GIVEN_TOKENS = {
+    "reader-token": [READ],
+    "writer-token": [READ, WRITE],
+    "admin-token": [READ, WRITE, ADMIN],
+    "write-only-token": [WRITE],
 }
+# (method, the scope the route adds to the router's notes:read, its status when allowed)
+ROUTES = [("GET", None, 200), ("POST", WRITE, 201), ("DELETE", ADMIN, 200)]
+EXTRA = {method: extra for method, extra, _ in ROUTES}
+
+
+@agent_side
+def grant(ctx, token, scopes):
+    """Give a new demo token its scopes."""
+    ctx.nb.TOKEN_SCOPES[token] = list(scopes)
+
+
+@agent_side
+def scopes_declared(ctx, route):
+    """Where each scope of get_token_scopes is declared on `route`: [level, scope] pairs, and the graph."""
+    from book.dependency_graph import graph
+
+    try:
+        found = graph(ctx.app, route)
+    except Exception:  # no such route: the check says what it expected
+        return {"declared": [], "text": ""}
+    target = getattr(ctx.nb, "get_token_scopes", None)
+    declared = {(node.declared, scope) for node in found.nodes()[1:] if node.call is target for scope in node.scopes}
+    return {"declared": sorted(map(list, declared)), "text": str(found)}
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def shown(token, granted):
+    if token is None:
+        return "no token"
+    return f"{token} (scopes {', '.join(granted) or 'none'})" if granted is not None else f"the unknown {token}"
+
+
+def expected_refusal(granted, extra):
+    """(status, WWW-Authenticate) a token with `granted` scopes (None: unknown) gets on a route that
+    adds `extra`, or None when it is let in. The router's check runs before the decorator's."""
+    if granted is None:
+        return 401, "Bearer"
+    for needed in (READ, extra):
+        if needed and needed not in granted:
+            return 403, f'Bearer scope="{needed}"'
+    return None
+
+
+async def send(client, method, token, rng):
+    """One request to /notes (POST with a title) with `token`."""
+    params = {"title": f"note {rng.randint(1, 999)}"} if method == "POST" else None
+    return await client.request(method, "/notes", params=params, headers=bearer(token))
+
+
+async def made_up_tokens(nb, rng):
+    """Two tokens granted some scopes for this grade, and one unknown token: {token: scopes or None}."""
+    tokens = {}
+    for _ in range(2):
+        token = f"token-{rng.randint(10**5, 10**6 - 1)}"
+        tokens[token] = sorted(rng.sample([READ, WRITE, ADMIN], rng.randint(1, 3)), key=[READ, WRITE, ADMIN].index)
+        await nb.call(grant, token, tokens[token])
+    tokens[f"stolen-{rng.randint(10**5, 10**6 - 1)}"] = None
+    return tokens
 
 
 @check(points=3, hint="""Every route needs notes:read (from the router); POST also needs notes:write and
     DELETE notes:admin (from their decorators). No token or an unknown one is 401; a known token
     missing a scope is 403.""")
-async def test_every_token_on_every_route(notebook, client):
-    for (method, path), statuses in MATRIX.items():
-        for token, status in zip(TOKENS, statuses):
-            expect_response(await client.request(method, path, headers=notebook.bearer(token)), status=status,
-                            called=f"{method} {path} with {token or 'no token'}")
+async def test_every_token_on_every_route(nb, client, rng):
+    tokens = {None: None, **GIVEN_TOKENS, **await made_up_tokens(nb, rng)}
+    for method, extra, allowed in ROUTES:
+        for token, granted in tokens.items():
+            refused = expected_refusal(granted, extra)
+            expect_response(await send(client, method, token, rng), status=refused[0] if refused else allowed,
+                            called=f"{method} /notes with {shown(token, granted)}")
 
 
-@check(points=2, hint="""A 403 for a missing scope carries WWW-Authenticate: Bearer scope="..." with
-    SecurityScopes.scope_str, the scopes that check required; a 401 carries WWW-Authenticate: Bearer.""")
-async def test_refusals_carry_the_right_challenge(notebook, client):
-    cases = [
-        ("POST", "/notes?title=x", "reader-token", 403, 'Bearer scope="notes:write"'),
-        ("DELETE", "/notes", "writer-token", 403, 'Bearer scope="notes:admin"'),
-        ("GET", "/notes", "write-only-token", 403, 'Bearer scope="notes:read"'),
-        ("GET", "/notes", "unknown-token", 401, "Bearer"),
-    ]
-    for method, path, token, status, challenge in cases:
-        expect_response(await client.request(method, path, headers=notebook.bearer(token)), status=status,
-                        headers={"WWW-Authenticate": challenge}, called=f"{method} {path} with {token}")
+@check(points=2, hint="""A 403 for a missing scope carries WWW-Authenticate: Bearer scope="..." with the
+    scopes that this check required (SecurityScopes knows them, ready joined); a 401 carries
+    WWW-Authenticate: Bearer.""")
+async def test_refusals_carry_the_right_challenge(nb, client, rng):
+    # A made-up token that can read, on a route whose extra scope it lacks.
+    granted = [READ, *rng.sample([WRITE, ADMIN], rng.randint(0, 1))]
+    lacking = rng.choice([method for method, extra in EXTRA.items() if extra and extra not in granted])
+    made_up = f"token-{rng.randint(10**5, 10**6 - 1)}"
+    await nb.call(grant, made_up, granted)
+    cases = [("POST", "reader-token"), ("DELETE", "writer-token"), ("GET", "write-only-token"), ("GET", None),
+             ("POST", f"stolen-{rng.randint(10**5, 10**6 - 1)}"), (lacking, made_up)]
+    scopes = {**GIVEN_TOKENS, made_up: granted}
+    for method, token in cases:
+        status, challenge = expected_refusal(scopes.get(token), EXTRA[method])
+        expect_response(await send(client, method, token, rng), status=status,
+                        headers={"WWW-Authenticate": challenge},
+                        called=f"{method} /notes with {shown(token, scopes.get(token))}")
 
 
 @check(points=1, hint="""Adding and deleting change NOTES: POST answers 201 {"title": ...}, DELETE answers
     {"deleted": true}, and GET /notes shows the result.""")
-async def test_the_routes_do_their_job(notebook, client):
-    admin = notebook.bearer("admin-token")
-    expect_response(await client.post("/notes", params={"title": "Plan"}, headers=admin), status=201,
-                    json={"title": "Plan"})
-    expect_response(await client.get("/notes", headers=admin), status=200, json=["Welcome", "Plan"])
+async def test_the_routes_do_their_job(client, rng):
+    admin = bearer("admin-token")
+    notes = ["Welcome"]  # the given NOTES
+    for _ in range(rng.randint(1, 3)):
+        title = f"Plan {rng.randint(1, 999)}"
+        notes.append(title)
+        expect_response(await client.post("/notes", params={"title": title}, headers=admin), status=201,
+                        json={"title": title})
+    expect_response(await client.get("/notes", headers=admin), status=200, json=notes)
     expect_response(await client.delete("/notes", headers=admin), status=200, json={"deleted": True})
     expect_response(await client.get("/notes", headers=admin), status=200, json=[], called="GET /notes after DELETE")
 
 
 @check(points=2, hint="""Declare each scope where it belongs: notes:read once, in the router's
-    dependencies=[Security(...)], and the extra scope in the route's decorator. Then a route added to
-    the router later cannot forget the read check.""")
-async def test_each_scope_is_declared_where_it_belongs(notebook, app):
-    for route, extra in (("GET /notes", None), ("POST /notes", "notes:write"), ("DELETE /notes", "notes:admin")):
-        graph = book.graph(app, route)
-        declared = {(node.declared, scope) for node in graph.nodes()[1:]
-                    if node.call is notebook.get_token_scopes for scope in node.scopes}
-        wanted = {("router", "notes:read")} | ({("decorator", extra)} if extra else set())
+    dependencies, and the extra scope in the route's decorator. Then a route added to the router
+    later cannot forget the read check.""")
+async def test_each_scope_is_declared_where_it_belongs(nb):
+    for method, extra, _ in ROUTES:
+        route = f"{method} /notes"
+        found = await nb.call(scopes_declared, route)
+        declared = {tuple(pair) for pair in found["declared"]}
+        wanted = {("router", READ)} | ({("decorator", extra)} if extra else set())
         expect(wanted <= declared, called=f"where the scopes of {route} are declared",
                got=sorted(declared) or "no Security(get_token_scopes, ...) at all", expected=sorted(wanted),
-               seen=str(graph))
+               seen=found["text"])
 
 
 @check(points=1, hint="""Security(...) puts the scopes into the OpenAPI schema: every operation lists the
     OAuth2PasswordBearer scopes it needs, so clients and the docs page know them.""")
 async def test_openapi_lists_the_scopes(client):
     schema = (await client.get("/openapi.json")).json()
-    for method, wanted in (("get", {"notes:read"}), ("post", {"notes:read", "notes:write"}),
-                           ("delete", {"notes:read", "notes:admin"})):
-        operation = schema.get("paths", {}).get("/notes", {}).get(method, {})
+    for method, extra, _ in ROUTES:
+        wanted = {READ} | ({extra} if extra else set())
+        operation = schema.get("paths", {}).get("/notes", {}).get(method.lower(), {})
         listed = {scope for requirement in operation.get("security", []) for scopes in requirement.values()
                   for scope in scopes}
-        expect(listed == wanted, called=f"GET /openapi.json, security of {method.upper()} /notes",
+        expect(listed == wanted, called=f"GET /openapi.json, security of {method} /notes",
                got=sorted(listed), expected=sorted(wanted))
 
 
-@check(points=2, hint="""count_request belongs in FastAPI(dependencies=[Depends(count_request)]): it then
-    runs once for every request to every route, refused ones included (it runs first).""")
-async def test_the_app_wide_dependency_runs_once_per_request(notebook, client):
-    notebook.REQUESTS.clear()
-    for method, path in (("GET", "/notes"), ("POST", "/notes?title=a"), ("DELETE", "/notes")):
-        for token in ("admin-token", "reader-token", None):
-            await client.request(method, path, headers=notebook.bearer(token))
-    expect(len(notebook.REQUESTS) == 9, called="9 requests to the three routes, some refused",
-           got=f"count_request ran {len(notebook.REQUESTS)} times", expected="9 times")
+@check(points=2, hint="""count_request must run once for every request to every route, refused ones
+    included: where can a dependency be declared so that it runs before any route's own?""")
+async def test_the_app_wide_dependency_runs_once_per_request(nb, client, rng):
+    sent = [(method, token) for method, _, _ in ROUTES for token in ("admin-token", "reader-token", None)]
+    sent += [(rng.choice(ROUTES)[0], rng.choice([*GIVEN_TOKENS, None])) for _ in range(rng.randint(0, 4))]
+    rng.shuffle(sent)
+    before = len(await nb.value("REQUESTS"))
+    for method, token in sent:
+        await send(client, method, token, rng)
+    counted = len(await nb.value("REQUESTS")) - before
+    expect(counted == len(sent), called=f"{len(sent)} requests to the three routes, some refused",
+           got=f"count_request ran {counted} times", expected=f"{len(sent)} times")

@@ -1,117 +1,235 @@
 """Hidden checks for exercise 12, the capstone: every pattern of the course in one app.
 
-Each check builds its own app with the learner's create_app on a fresh database file and runs it
-with its lifespan, so no check depends on another's data. Tenants, roles, tokens, the lifespan's
+Each check has the agent build its own app with the learner's create_app, on a fresh database file
+and with a cache TTL made up per grade, recording the engines and Redis clients its lifespan
+creates; the app is then served with that lifespan, the given people added, and every request goes
+through the agent. So no check depends on another's data. Tenants, roles, tokens, the lifespan's
 resources, sessions and connections, the cache and an outage, where dependencies are declared,
-aliases, and overrides.
+aliases, and overrides; folder names, titles and tokens are made up per grade.
 """
 
-import functools
+import asyncio
+import contextlib
 import json
-import typing
 from dataclasses import dataclass
 
 import httpx
 import pytest
-import redis.exceptions
 
-import book
-from book import apps
-from book.checks import check, expect, expect_response, resolved
+from book.grader.checks import agent_side, check, expect, expect_response
 
 EXERCISE = "12-capstone"
 FOLDER_ROUTES = ["GET /folders/{folder_id}", "GET /folders/{folder_id}/docs", "POST /folders/{folder_id}/docs",
                  "DELETE /folders/{folder_id}"]
 EVERY_ROUTE = ["GET /folders", "POST /folders", *FOLDER_ROUTES]
+STATE_KEYS = ("settings", "sessions", "redis")
+WORDS = ["Plans", "Budget", "Roadmap", "Invoices", "Hiring", "Legal", "Design", "Minutes", "Travel", "Ideas"]
 
 
-@dataclass
-class Shelf:
-    app: object
-    state: dict
-    client: httpx.AsyncClient
-    people: dict
-    made: dict  # what the lifespan created: "engines", "redis"
-
-    def headers(self, name: str | None) -> dict:
-        return {"Authorization": f"Bearer {name}-token"} if name else {}
-
-    async def folder(self, name: str, owner: str = "ada") -> int:
-        """Create a folder as an admin; its id."""
-        response = await self.client.post("/folders", params={"name": name}, headers=self.headers(owner))
-        expect_response(response, status=201, called=f"POST /folders?name={name} as {owner}")
-        body = response.json()
-        expect(isinstance(body, dict) and isinstance(body.get("id"), int) and body.get("name") == name,
-               called=f"POST /folders?name={name} as {owner}", got=body, expected=f'{{"id": <an int>, "name": "{name}"}}')
-        return body["id"]
+def made_up(rng, count=1):
+    """Distinct names for folders or documents, different for each grade."""
+    return [f"{word} {rng.randint(10, 99)}" for word in rng.sample(WORDS, count)]
 
 
-@pytest.fixture
-def made(notebook, monkeypatch):
-    """Record the engines and Redis clients the learner's lifespan creates (by the given names)."""
-    found = {"engines": [], "disposed": [], "redis": [], "closed": []}
-    real_engine, real_redis = notebook.create_async_engine, notebook.FakeAsyncRedis
+# --- the agent's side: the app, its resources and the people, next to the learner's code ----------
+
+
+@agent_side
+def build_shelf(ctx, cache_ttl):
+    """The learner's create_app on a fresh database file, recording what its lifespan creates.
+
+    The app replaces the notebook's `app`, so that serving it (the judge's client) runs this one.
+    """
+    import tempfile
+
+    from sqlalchemy import event
+
+    nb = ctx.nb
+    if ctx.served is not None:
+        raise RuntimeError("the grader served the app before building it (a fault of the check)")
+    made = ctx.made = {"engines": [], "disposed": [], "redis": [], "closed": []}
+    real_engine, real_redis = nb.create_async_engine, nb.FakeAsyncRedis
 
     def create_async_engine(*args, **kwargs):
-        from sqlalchemy import event
-
         # A request waits pool_timeout for a connection when sessions are never closed: 30 s by default.
         engine = real_engine(*args, **{"pool_timeout": 5, **kwargs})
-        found["engines"].append(engine)
-        event.listen(engine.sync_engine, "engine_disposed", lambda *_: found["disposed"].append(engine))
+        made["engines"].append(engine)
+        event.listen(engine.sync_engine, "engine_disposed", lambda *_: made["disposed"].append(engine))
         return engine
 
     class RecordingRedis(real_redis):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            found["redis"].append(self)
+            made["redis"].append(self)
 
         async def aclose(self, *args, **kwargs):
-            found["closed"].append(self)
+            made["closed"].append(self)
             return await super().aclose(*args, **kwargs)
 
-    monkeypatch.setattr(notebook, "create_async_engine", create_async_engine)
-    monkeypatch.setattr(notebook, "FakeAsyncRedis", RecordingRedis)
+    nb.create_async_engine, nb.FakeAsyncRedis = create_async_engine, RecordingRedis
+    ctx.folder = tempfile.mkdtemp(prefix="shelf-")
+    app = nb.create_app(nb.Settings(database_url=f"sqlite+aiosqlite:///{ctx.folder}/shelf.db", cache_ttl=cache_ttl))
+    nb.app = app
+    return {"app": type(app).__name__, "engines": len(made["engines"]), "redis": len(made["redis"])}
+
+
+@agent_side
+def remove_shelf(ctx):
+    import shutil
+
+    if getattr(ctx, "folder", None):
+        shutil.rmtree(ctx.folder, ignore_errors=True)
+
+
+@agent_side
+async def add_people(ctx):
+    """The given add_people on the lifespan's sessions; who was added, read back from the database."""
+    from sqlalchemy import select
+
+    nb, sessions = ctx.nb, ctx.state["sessions"]
+    await nb.add_people(sessions)
+    async with sessions() as session:
+        users = (await session.scalars(select(nb.User))).all()
+        return {user.name: {"org_id": user.org_id, "token_hash": user.token_hash} for user in users}
+
+
+@agent_side
+async def person(ctx, name):
+    """A user as the database holds it (a handle: it stays in the agent)."""
+    from sqlalchemy import select
+
+    async with ctx.state["sessions"]() as session:
+        return await session.scalar(select(ctx.nb.User).where(ctx.nb.User.name == name))
+
+
+@agent_side
+def resources(ctx):
+    """What the lifespan created and closed so far, and the connections of its engine checked out."""
+    made = ctx.made
+    return {"engines": len(made["engines"]), "redis": len(made["redis"]),
+            "disposed": len(made["disposed"]), "closed": len(made["closed"]),
+            "all_disposed": made["disposed"] == made["engines"], "all_closed": made["closed"] == made["redis"],
+            "checked_out": made["engines"][0].pool.checkedout() if made["engines"] else None}
+
+
+@agent_side
+async def redis_ttl(ctx, key):
+    return await ctx.state["redis"].ttl(key)
+
+
+@agent_side
+async def redis_set(ctx, key, value):
+    await ctx.state["redis"].set(key, value)
+
+
+@agent_side
+def redis_down(ctx):
+    """A Redis client whose every command fails as when the server is unreachable."""
+    import redis.exceptions
+
+    class RedisDown:
+        async def get(self, *args, **kwargs):
+            raise redis.exceptions.ConnectionError("Redis is down")
+
+        set = delete = ttl = get
+
+    return RedisDown()
+
+
+@agent_side
+def where_declared(ctx, route, name):
+    """Where each occurrence of the notebook's `name` in the route's graph was declared, and the graph."""
+    from book.dependency_graph import graph
+
+    found = graph(ctx.app, route)
+    target = getattr(ctx.nb, name, None)
+    return {"declared": sorted({node.declared for node in found.nodes()[1:] if node.call is target}),
+            "text": str(found)}
+
+
+@agent_side
+def alias_targets(ctx, aliases):
+    """For each alias: whether one of its Depends names the given function itself, and how it reads."""
+    import typing
+
+    found = {}
+    for alias, function in aliases.items():
+        declared = getattr(ctx.nb, alias, None)
+        extras = typing.get_args(declared)[1:] if typing.get_origin(declared) is typing.Annotated else ()
+        target = getattr(ctx.nb, function, None)
+        found[alias] = {"ok": target is not None and any(getattr(extra, "dependency", None) is target
+                                                         for extra in extras),
+                        "shown": repr(declared)[:160]}
     return found
 
 
+# --- the judge's side --------------------------------------------------------------------------------
+
+
+@dataclass
+class Shelf:
+    nb: object
+    client: httpx.AsyncClient
+    people: dict  # name -> {"org_id", "token_hash"}
+    cache_ttl: int
+    before_startup: dict  # what create_app had created: "engines", "redis"
+
+    @staticmethod
+    def headers(name: str | None) -> dict:
+        return {"Authorization": f"Bearer {name}-token"} if name else {}
+
+    async def folder(self, name: str, owner: str = "ada") -> int:
+        """Create a folder as an admin; its id."""
+        called = f"POST /folders?name={name} as {owner}"
+        response = await self.client.post("/folders", params={"name": name}, headers=self.headers(owner))
+        expect_response(response, status=201, called=called)
+        body = response.json()
+        expect(isinstance(body, dict) and isinstance(body.get("id"), int) and body.get("name") == name,
+               called=called, got=body, expected=f'{{"id": <an int>, "name": "{name}"}}')
+        return body["id"]
+
+
 @pytest.fixture
-async def shelf(notebook, made, tmp_path):
-    app = build(notebook, tmp_path)
-    async with apps.serving(app) as asgi_app:
-        state = lifespan_state(asgi_app)
-        people = await notebook.add_people(state["sessions"])
-        async with apps.client(asgi_app) as http:
-            yield Shelf(app, state, http, people, made)
-    app.dependency_overrides.clear()
+async def built(nb, rng):
+    """The check's own app, built in the agent before the `client` fixture serves it."""
+    cache_ttl = rng.randint(100, 999)
+    try:
+        before = await nb.call(build_shelf, cache_ttl)
+        expect(before["app"] == "FastAPI", called="create_app(Settings(...))", got=f"a {before['app']}",
+               expected="a FastAPI app with lifespan=make_lifespan(settings)")
+        yield cache_ttl, before
+    finally:
+        # Best effort: a failure here would replace the check's own message (a failing shutdown is
+        # the lifespan check's to report; a killed notebook process has nothing left to remove).
+        with contextlib.suppress(Exception):
+            await nb.unserve()
+        with contextlib.suppress(Exception):
+            await nb.call(remove_shelf)
 
 
-def build(notebook, tmp_path, **settings):
-    app = notebook.create_app(notebook.Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'shelf.db'}",
-                                                **settings))
-    expect(app.router.lifespan_context is not None, called="create_app(Settings(...))", got=app,
-           expected="a FastAPI app with lifespan=make_lifespan(settings)")
-    return app
-
-
-def lifespan_state(asgi_app) -> dict:
-    """The state the learner's lifespan yielded, which every request gets a copy of."""
-    state = asgi_app.lifespan_state
-    missing = [key for key in ("settings", "sessions", "redis") if key not in state]
-    expect(not missing, called="the lifespan's state", got=sorted(state) or "nothing yielded",
+@pytest.fixture
+async def shelf(nb, built, client):
+    """The built app, served with its lifespan (`client` after `built`), and the given people in it."""
+    keys = await nb.probe("state_keys")
+    expect(all(key in keys for key in STATE_KEYS), called="the lifespan's state", got=keys or "nothing yielded",
            expected='yield {"settings": ..., "sessions": ..., "redis": ...}')
-    return state
+    cache_ttl, before = built
+    return Shelf(nb, client, await nb.call(add_people), cache_ttl, before)
 
 
 @check(points=2, hint="""get_folder must look the folder up in the caller's organisation: another
     organisation's folder answers exactly like a missing one, 404 {"detail": "no such folder"}, on
     every route under /folders/{folder_id}; and GET /folders lists only the caller's organisation.""")
-async def test_folders_belong_to_the_organisation(shelf):
-    folder = await shelf.folder("Plans")
+async def test_folders_belong_to_the_organisation(shelf, rng):
+    mine, theirs = made_up(rng, 2)
+    folder = await shelf.folder(mine)
+    other = await shelf.folder(theirs, owner="gus")
     expect_response(await shelf.client.get("/folders", headers=shelf.headers("ada")), status=200,
-                    json=[{"id": folder, "name": "Plans"}])
-    expect_response(await shelf.client.get("/folders", headers=shelf.headers("gus")), status=200, json=[])
-    missing = await shelf.client.get("/folders/999", headers=shelf.headers("gus"))
+                    json=[{"id": folder, "name": mine}], called="GET /folders as ada")
+    expect_response(await shelf.client.get("/folders", headers=shelf.headers("gus")), status=200,
+                    json=[{"id": other, "name": theirs}], called="GET /folders as gus (another organisation)")
+    absent = rng.randint(100, 999)
+    missing = await shelf.client.get(f"/folders/{absent}", headers=shelf.headers("gus"))
     expect_response(missing, status=404, json={"detail": "no such folder"})
     for method, path in (("GET", f"/folders/{folder}"), ("GET", f"/folders/{folder}/docs"),
                          ("POST", f"/folders/{folder}/docs?title=x"), ("DELETE", f"/folders/{folder}")):
@@ -121,16 +239,21 @@ async def test_folders_belong_to_the_organisation(shelf):
                got=f"{response.status_code} {response.text}", expected=f"404 {missing.text}, as for a missing folder")
 
 
-@check(points=2, hint="""POST /folders takes AdminUser and DELETE /folders/{folder_id} declares
-    dependencies=[Depends(require_admin)]: a member gets 403, an admin 201 and 204.""")
-async def test_only_admins_create_and_delete_folders(shelf):
-    expect_response(await shelf.client.post("/folders", params={"name": "X"}, headers=shelf.headers("bob")), status=403)
-    folder = await shelf.folder("Plans")
-    expect_response(await shelf.client.delete(f"/folders/{folder}", headers=shelf.headers("bob")), status=403)
+@check(points=2, hint="""Only admins may create or delete folders: a member gets 403 from POST /folders
+    and from DELETE /folders/{folder_id}, an admin 201 and 204. Look at what guards each of these
+    routes: an alias taken as a parameter, or a check in the route's own dependencies.""")
+async def test_only_admins_create_and_delete_folders(shelf, rng):
+    name, refused = made_up(rng, 2)
+    expect_response(await shelf.client.post("/folders", params={"name": refused}, headers=shelf.headers("bob")),
+                    status=403, called=f"POST /folders?name={refused} as bob (a member)")
+    folder = await shelf.folder(name)
+    expect_response(await shelf.client.delete(f"/folders/{folder}", headers=shelf.headers("bob")), status=403,
+                    called=f"DELETE /folders/{folder} as bob (a member)")
     expect_response(await shelf.client.get(f"/folders/{folder}", headers=shelf.headers("bob")), status=200,
-                    json={"id": folder, "name": "Plans"}, called=f"GET /folders/{folder} after bob's refused DELETE")
-    await shelf.client.post(f"/folders/{folder}/docs", params={"title": "Q3"}, headers=shelf.headers("ada"))
-    expect_response(await shelf.client.delete(f"/folders/{folder}", headers=shelf.headers("ada")), status=204)
+                    json={"id": folder, "name": name}, called=f"GET /folders/{folder} after bob's refused DELETE")
+    await shelf.client.post(f"/folders/{folder}/docs", params={"title": made_up(rng)[0]}, headers=shelf.headers("ada"))
+    expect_response(await shelf.client.delete(f"/folders/{folder}", headers=shelf.headers("ada")), status=204,
+                    called=f"DELETE /folders/{folder} as ada (an admin), the folder holding a document")
     expect_response(await shelf.client.get(f"/folders/{folder}", headers=shelf.headers("ada")), status=404,
                     called=f"GET /folders/{folder} after ada deleted it")
 
@@ -138,168 +261,159 @@ async def test_only_admins_create_and_delete_folders(shelf):
 @check(points=1, hint="""Any member adds documents to the organisation's folders: POST
     /folders/{folder_id}/docs?title=... answers 201 {"folder": <name>, "title": ...}; GET lists titles
     by id.""")
-async def test_members_add_and_list_documents(shelf):
-    folder = await shelf.folder("Plans")
-    for title in ("Q3", "Q4"):
+async def test_members_add_and_list_documents(shelf, rng):
+    name = made_up(rng)[0]
+    titles = made_up(rng, rng.randint(2, 4))
+    folder = await shelf.folder(name)
+    for title in titles:
         expect_response(await shelf.client.post(f"/folders/{folder}/docs", params={"title": title},
                                                 headers=shelf.headers("bob")),
-                        status=201, json={"folder": "Plans", "title": title})
+                        status=201, json={"folder": name, "title": title},
+                        called=f"POST /folders/{folder}/docs?title={title} as bob (a member)")
     expect_response(await shelf.client.get(f"/folders/{folder}/docs", headers=shelf.headers("bob")), status=200,
-                    json=["Q3", "Q4"])
+                    json=titles, called=f"GET /folders/{folder}/docs as bob")
 
 
 @check(points=2, hint="""get_current_user looks the token up by its hash (hash_token); no token, an
     unknown token, or the stored hash itself is 401 with WWW-Authenticate: Bearer, on every route.""")
-async def test_tokens_are_checked_on_every_route(shelf):
-    stored = shelf.people["ada"].token_hash
-    for headers, label in (({}, "no Authorization header"), (shelf.headers("nobody"), "an unknown token"),
+async def test_tokens_are_checked_on_every_route(shelf, rng):
+    stored = shelf.people["ada"]["token_hash"]
+    unknown = f"{rng.choice(['eve', 'mallory', 'trent'])}-{rng.randint(1000, 9999)}-token"
+    for headers, label in (({}, "no Authorization header"),
+                           ({"Authorization": f"Bearer {unknown}"}, "an unknown token"),
                            ({"Authorization": f"Bearer {stored}"}, "ada's stored hash as the token"),
                            ({"Authorization": "Basic YWRhOng="}, "Basic credentials")):
         for route in ("GET /folders", "POST /folders?name=x", "GET /folders/1/docs", "DELETE /folders/1"):
             method, path = route.split()
             expect_response(await shelf.client.request(method, path, headers=headers), status=401,
                             headers={"WWW-Authenticate": "Bearer"}, called=f"{route} with {label}")
-    expect_response(await shelf.client.get("/folders", headers=shelf.headers("bob")), status=200, json=[])
+    expect_response(await shelf.client.get("/folders", headers=shelf.headers("bob")), status=200, json=[],
+                    called="GET /folders as bob, with his token")
 
 
 @check(points=2, hint="""make_lifespan(settings) creates one engine (create_async_engine) and one Redis
-    client (FakeAsyncRedis) at startup, never at import or in create_app, and closes both at shutdown:
-    await cache.aclose() and await engine.dispose(), in a finally.""")
-async def test_the_lifespan_owns_the_resources(notebook, made, tmp_path):
-    app = build(notebook, tmp_path)
-    expect(not made["engines"] and not made["redis"], called="create_app(Settings(...)), before startup",
-           got=f"{len(made['engines'])} engine(s), {len(made['redis'])} Redis client(s)", expected="none yet")
-    async with apps.serving(app) as asgi_app:
-        async with apps.client(asgi_app) as http:
-            for _ in range(5):
-                await http.get("/folders", headers={"Authorization": "Bearer ada-token"})
-        expect(len(made["engines"]) == 1 and len(made["redis"]) == 1, called="startup and 5 requests",
-               got=f"{len(made['engines'])} engine(s), {len(made['redis'])} Redis client(s)", expected="one of each")
-    expect(made["disposed"] == made["engines"] and made["closed"] == made["redis"], called="shutdown",
-           got=f"{len(made['disposed'])} engine(s) disposed, {len(made['closed'])} Redis client(s) closed",
+    client (FakeAsyncRedis) at startup, never at import or in create_app, and closes both at shutdown,
+    after its yield, in a way that still runs when the app stops on an error.""")
+async def test_the_lifespan_owns_the_resources(shelf):
+    before = shelf.before_startup
+    expect(not before["engines"] and not before["redis"], called="create_app(Settings(...)), before startup",
+           got=f"{before['engines']} engine(s), {before['redis']} Redis client(s)", expected="none yet")
+    for _ in range(5):
+        await shelf.client.get("/folders", headers=shelf.headers("ada"))
+    made = await shelf.nb.call(resources)
+    expect(made["engines"] == 1 and made["redis"] == 1, called="startup and 5 requests",
+           got=f"{made['engines']} engine(s), {made['redis']} Redis client(s)", expected="one of each")
+    await shelf.nb.unserve()
+    made = await shelf.nb.call(resources)
+    expect(made["all_disposed"] and made["all_closed"], called="shutdown",
+           got=f"{made['disposed']} engine(s) disposed, {made['closed']} Redis client(s) closed",
            expected="the engine disposed and the Redis client closed")
 
 
-@check(points=2, hint="""get_session is a yield dependency: `async with request.state.sessions() as
-    session: yield session` gives each request one session, closed after the response, so no
+@check(points=2, hint="""get_session is a yield dependency: each request gets one session from the
+    lifespan's session factory, opened around the yield and closed after the response, so no
     connection stays checked out, whatever the requests answered.""")
-async def test_one_session_per_request_and_no_connection_left(notebook, shelf):
-    import anyio
-
-    folder = await shelf.folder("Plans")
-    routes = [("GET", "/folders", "ada"), ("GET", f"/folders/{folder}/docs", "bob"), ("GET", "/folders/77", "bob"),
-              ("POST", "/folders?name=y", "bob"), ("POST", f"/folders/{folder}/docs?title=t", "gus"),
-              ("GET", "/folders", None)]
-    engine = shelf.made["engines"][0]
-    # Connections that are never given back make the pool wait 30 s for each request over its size.
-    with anyio.move_on_after(10) as waiting:
-        async with anyio.create_task_group() as group:
-            for number in range(30):
-                method, path, who = routes[number % len(routes)]
-                group.start_soon(functools.partial(shelf.client.request, method, path, headers=shelf.headers(who)))
-    expect(not waiting.cancelled_caught, called="30 concurrent requests, some refused",
-           got=f"still waiting for a database connection after 10 s: {engine.pool.checkedout()} checked out",
-           expected="every connection given back")
-    expect(engine.pool.checkedout() == 0, called="30 concurrent requests, some refused",
-           got=f"{engine.pool.checkedout()} connection(s) still checked out", expected="none")
-    trace = await book.trace(shelf.app, "POST", f"/folders/{folder}/docs", params={"title": "traced"},
-                             headers=shelf.headers("ada"))
-    expect(trace.calls(notebook.get_session) == 1, called=f"POST /folders/{folder}/docs, traced",
-           got=f"get_session ran {trace.calls(notebook.get_session)} time(s)", expected="once", seen=str(trace))
+async def test_one_session_per_request_and_no_connection_left(shelf, rng):
+    folder = await shelf.folder(made_up(rng)[0])
+    routes = [("GET", "/folders", "ada"), ("GET", f"/folders/{folder}/docs", "bob"),
+              ("GET", f"/folders/{rng.randint(100, 999)}", "bob"), ("POST", "/folders?name=y", "bob"),
+              ("POST", f"/folders/{folder}/docs?title=t", "gus"), ("GET", "/folders", None)]
+    # Sessions that are never closed keep their connections: past the pool's size, requests wait.
+    await asyncio.gather(*(shelf.client.request(method, path, headers=shelf.headers(who))
+                           for method, path, who in (routes[number % len(routes)] for number in range(30))))
+    checked_out = (await shelf.nb.call(resources))["checked_out"]
+    expect(checked_out == 0, called="30 concurrent requests, some refused",
+           got=f"{checked_out} connection(s) still checked out", expected="none")
+    path = f"/folders/{folder}/docs"
+    # lifespan=True: the traced request gets a lifespan's state, on the same database file.
+    traced = await shelf.nb.trace("POST", path, params={"title": made_up(rng)[0]}, headers=shelf.headers("ada"),
+                                  lifespan=True)
+    calls, exits = traced.calls("get_session"), traced.exits("get_session")
+    expect(calls == 1 and exits == 1, called=f"POST {path}, traced",
+           got=f"get_session ran {calls} time(s) and was closed {exits} time(s)",
+           expected="once, closed after the response", seen=traced.text)
 
 
 @check(points=2, hint="""GET /folders goes through the cache: a hit is answered from Redis without the
-    database; a miss stores the list as JSON under org:<org id>:folders with ex=settings.cache_ttl
+    database; a miss stores the list as JSON under org:<org id>:folders, with the TTL of the settings
     (from SettingsDep, not a constant). Each organisation has its own key.""")
-async def test_the_folder_list_is_cached_per_organisation(notebook, made, tmp_path):
-    app = build(notebook, tmp_path, cache_ttl=123)
-    async with apps.serving(app) as asgi_app:
-        state = lifespan_state(asgi_app)
-        people = await notebook.add_people(state["sessions"])
-        acme, globex = people["ada"].org_id, people["gus"].org_id
-        async with apps.client(asgi_app) as http:
-            await http.get("/folders", headers={"Authorization": "Bearer ada-token"})
-            ttl = await state["redis"].ttl(f"org:{acme}:folders")
-            expect(ttl == 123, called="GET /folders as ada, with Settings(cache_ttl=123)",
-                   got=f"TTL of org:{acme}:folders: {ttl}", expected="123 (-2: no such key; -1: no TTL)")
-            planted = [{"id": 42, "name": "from the cache"}]
-            await state["redis"].set(f"org:{acme}:folders", json.dumps(planted))
-            expect_response(await http.get("/folders", headers={"Authorization": "Bearer bob-token"}), status=200,
-                            json=planted, called="GET /folders as bob, with a list planted in Redis")
-            expect_response(await http.get("/folders", headers={"Authorization": "Bearer gus-token"}), status=200,
-                            json=[], called=f"GET /folders as gus (organisation {globex})")
-
-
-@check(points=1, hint="""Creating or deleting a folder calls cache.forget() after the commit, so the next
-    GET /folders reads the database again.""")
-async def test_writes_forget_the_cached_list(shelf):
+async def test_the_folder_list_is_cached_per_organisation(shelf, rng):
+    acme, globex = shelf.people["ada"]["org_id"], shelf.people["gus"]["org_id"]
+    key = f"org:{acme}:folders"
     await shelf.client.get("/folders", headers=shelf.headers("ada"))
-    first = await shelf.folder("Plans")
+    ttl = await shelf.nb.call(redis_ttl, key)
+    expect(ttl == shelf.cache_ttl, called=f"GET /folders as ada, with Settings(cache_ttl={shelf.cache_ttl})",
+           got=f"TTL of {key}: {ttl}", expected=f"{shelf.cache_ttl} (-2: no such key; -1: no TTL)")
+    planted = [{"id": rng.randint(40, 99), "name": made_up(rng)[0]}]
+    await shelf.nb.call(redis_set, key, json.dumps(planted))
     expect_response(await shelf.client.get("/folders", headers=shelf.headers("bob")), status=200,
-                    json=[{"id": first, "name": "Plans"}], called="GET /folders after a folder was created")
+                    json=planted, called="GET /folders as bob, with a list planted in Redis")
+    expect_response(await shelf.client.get("/folders", headers=shelf.headers("gus")), status=200,
+                    json=[], called=f"GET /folders as gus (organisation {globex})")
+
+
+@check(points=1, hint="""Creating or deleting a folder must forget the organisation's cached list once
+    the change is committed, so the next GET /folders reads the database again.""")
+async def test_writes_forget_the_cached_list(shelf, rng):
+    name = made_up(rng)[0]
+    await shelf.client.get("/folders", headers=shelf.headers("ada"))
+    first = await shelf.folder(name)
+    expect_response(await shelf.client.get("/folders", headers=shelf.headers("bob")), status=200,
+                    json=[{"id": first, "name": name}], called="GET /folders after a folder was created")
     await shelf.client.delete(f"/folders/{first}", headers=shelf.headers("ada"))
     expect_response(await shelf.client.get("/folders", headers=shelf.headers("bob")), status=200, json=[],
                     called="GET /folders after the folder was deleted")
 
 
-class RedisDown:
-    async def get(self, *args, **kwargs):
-        raise redis.exceptions.ConnectionError("Redis is down")
-
-    set = delete = ttl = get
-
-
 @check(points=1, hint="""Catch redis.exceptions.ConnectionError in the cache's get (a miss), put and
     forget (nothing to do): with Redis down the API answers from the database.""")
-async def test_a_redis_outage_costs_only_the_cache(notebook, shelf):
-    shelf.app.dependency_overrides[notebook.get_redis] = RedisDown
-    created = await shelf.client.post("/folders", params={"name": "Plans"}, headers=shelf.headers("ada"))
+async def test_a_redis_outage_costs_only_the_cache(shelf, rng):
+    name = made_up(rng)[0]
+    await shelf.nb.override_value("get_redis", await shelf.nb.call(redis_down))
+    created = await shelf.client.post("/folders", params={"name": name}, headers=shelf.headers("ada"))
     expect_response(created, status=201, called="POST /folders with Redis down")
     expect_response(await shelf.client.get("/folders", headers=shelf.headers("ada")), status=200,
-                    json=[{"id": created.json()["id"], "name": "Plans"}], called="GET /folders with Redis down")
+                    json=[{"id": created.json()["id"], "name": name}], called="GET /folders with Redis down")
 
 
-@check(points=1, hint="""Declare the user check once, on the router:
-    APIRouter(prefix="/folders", dependencies=[Depends(get_current_user)]). A route added later then
-    cannot forget it.""")
-async def test_the_router_requires_a_user_for_every_route(notebook, tmp_path):
-    app = build(notebook, tmp_path)
+@check(points=1, hint="""Declare the user check once, on the router itself rather than on each of its
+    routes: a route added later then cannot forget it.""")
+async def test_the_router_requires_a_user_for_every_route(shelf):
     for route in EVERY_ROUTE:
-        graph = book.graph(app, route)
-        declared = {node.declared for node in graph.nodes()[1:] if node.call is notebook.get_current_user}
-        expect("router" in declared, called=f"where {route} gets its user", got=sorted(declared) or "nowhere",
-               expected="from the router's dependencies", seen=str(graph))
+        found = await shelf.nb.call(where_declared, route, "get_current_user")
+        expect("router" in found["declared"], called=f"where {route} gets its user",
+               got=found["declared"] or "nowhere", expected="from the router's dependencies", seen=found["text"])
 
 
 @check(points=2, hint="""Every route under /folders/{folder_id} takes FolderDep, so that get_folder (which
     checks the organisation) guards it, and the session and the user are resolved once per request.""")
-async def test_folder_routes_go_through_the_validator(notebook, tmp_path):
-    app = build(notebook, tmp_path)
+async def test_folder_routes_go_through_the_validator(shelf):
     for route in FOLDER_ROUTES:
-        graph = book.graph(app, route)
-        expect(any(node.call is notebook.get_folder for node in graph.nodes()), called=f"the graph of {route}",
-               got="no get_folder in it", expected="get_folder (FolderDep)", seen=str(graph))
+        found = await shelf.nb.call(where_declared, route, "get_folder")
+        expect(bool(found["declared"]), called=f"the graph of {route}", got="no get_folder in it",
+               expected="get_folder (FolderDep)", seen=found["text"])
 
 
-@check(points=2, hint="""Use the aliases everywhere and build them on the named functions:
-    SessionDep = Annotated[AsyncSession, Depends(get_session)], CurrentUser on get_current_user,
-    AdminUser on require_admin, and so on. Then one override reaches every route: overriding
-    get_current_user with Bob answers every route as Bob, without a token.""")
-async def test_one_override_reaches_every_route(notebook, shelf):
+@check(points=2, hint="""Build each alias on the named dependency function itself (SessionDep on
+    get_session, CurrentUser on get_current_user, AdminUser on require_admin, and so on) and use the
+    aliases in every route. Then one override reaches every route: overriding get_current_user with
+    Bob answers every route as Bob, without a token.""")
+async def test_one_override_reaches_every_route(shelf, rng):
     aliases = {"SettingsDep": "get_settings", "SessionDep": "get_session", "RedisDep": "get_redis",
                "CurrentUser": "get_current_user", "AdminUser": "require_admin", "FolderDep": "get_folder",
                "FolderCacheDep": "get_folder_cache"}
+    found = await shelf.nb.call(alias_targets, aliases)
     for alias, function in aliases.items():
-        declared = getattr(notebook, alias, None)
-        extras = typing.get_args(declared)[1:] if typing.get_origin(declared) is typing.Annotated else ()
-        target = getattr(notebook, function, None)
-        expect(any(getattr(extra, "dependency", None) is target for extra in extras), called=alias,
-               got=declared, expected=f"Annotated[..., Depends({function})]")
-    folder = await shelf.folder("Plans")
-    shelf.app.dependency_overrides[notebook.get_current_user] = lambda: shelf.people["bob"]
-    for method, path, status in (("GET", "/folders", 200), ("POST", "/folders?name=x", 403),
-                                 ("GET", f"/folders/{folder}", 200), ("POST", f"/folders/{folder}/docs?title=t", 201),
-                                 ("GET", f"/folders/{folder}/docs", 200), ("DELETE", f"/folders/{folder}", 403)):
+        expect(found[alias]["ok"], called=alias, got=found[alias]["shown"],
+               expected=f"Annotated[..., Depends({function})]")
+    folder = await shelf.folder(made_up(rng)[0])
+    await shelf.nb.override_value("get_current_user", await shelf.nb.call(person, "bob"))
+    for method, route, query, status in (("GET", "/folders", "", 200), ("POST", "/folders", "?name=x", 403),
+                                         ("GET", "/folders/{folder_id}", "", 200),
+                                         ("POST", "/folders/{folder_id}/docs", "?title=t", 201),
+                                         ("GET", "/folders/{folder_id}/docs", "", 200),
+                                         ("DELETE", "/folders/{folder_id}", "", 403)):
+        path = route.format(folder_id=folder) + query
         expect_response(await shelf.client.request(method, path), status=status,
                         called=f"{method} {path} with get_current_user overridden to bob, no token",
-                        seen=resolved(shelf.app, f"{method} {path.split('?')[0].replace(str(folder), '{folder_id}')}"))
+                        seen=await shelf.nb.graph(f"{method} {route}"))

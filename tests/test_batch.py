@@ -1,0 +1,62 @@
+"""A batch never loses what it graded: results appended as they come, --resume, a killed batch.
+
+A batch of copies of exercise 01's solution is killed (SIGKILL) once two results are on disk; the
+results written so far stay, nothing of the batch keeps running or stays in the temporary folder,
+and --resume grades only the rest.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from book import ROOT, SOLUTIONS
+from book.grader import sandbox
+
+SOLUTION = SOLUTIONS / "01-typed-aliases.ipynb"
+SIZE = 5
+
+
+@pytest.mark.parametrize("no_sandbox", [False, True], ids=["sandbox", "no-sandbox"])
+def test_a_killed_batch_keeps_its_results_and_resume_grades_the_rest(tmp_path, no_sandbox):
+    if not no_sandbox and sandbox.choose(True).kind != sandbox.SANDBOX:
+        pytest.skip("bubblewrap cannot make a sandbox here")
+    paths = []
+    for number in range(SIZE):
+        folder = tmp_path / "submissions" / f"learner{number}"
+        folder.mkdir(parents=True)
+        (folder / SOLUTION.name).write_bytes(SOLUTION.read_bytes())
+        paths.append(folder / SOLUTION.name)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "TMPDIR": str(temporary)}
+    jsonl, gradebook = tmp_path / "grades.jsonl", tmp_path / "grades.csv"
+    options = ["--jsonl", str(jsonl), "--csv", str(gradebook), *(["--no-sandbox"] if no_sandbox else [])]
+    batch = subprocess.Popen([sys.executable, "-m", "book", "grade", *map(str, paths), *options], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not jsonl.exists() or len(jsonl.read_text().splitlines()) < 2):
+        time.sleep(0.05)
+    batch.send_signal(signal.SIGKILL)
+    batch.wait()
+    kept = [json.loads(line) for line in jsonl.read_text().splitlines() if line.endswith("}")]
+    assert 2 <= len(kept) < SIZE and all(entry["score"] == 16 for entry in kept)
+    assert len(gradebook.read_text().splitlines()) >= 1 + len(kept)
+    time.sleep(1)  # what the batch started dies with it (PR_SET_PDEATHSIG, bubblewrap's --die-with-parent)
+    left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
+    assert not left, "processes of the killed batch still run"
+    if not no_sandbox:  # in the sandbox nothing is written outside: the notebook goes in as a descriptor
+        assert not list(temporary.iterdir())
+
+    resumed = subprocess.run([sys.executable, "-m", "book", "grade", *map(str, paths), *options, "--resume"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    graded_now = [line for line in resumed.stderr.splitlines() if line.startswith("[")]
+    assert len(graded_now) == SIZE - len(kept)
+    entries = [json.loads(line) for line in jsonl.read_text().splitlines() if line.endswith("}")]
+    assert sorted({entry["path"] for entry in entries}) == sorted(map(str, paths))
+    assert not list(temporary.iterdir()), "a killed grader's scratch folder is swept by the next run"
