@@ -17,10 +17,10 @@ def judge_command(check_module: Path, *options: str) -> list[str]:
             "-p", "no:cacheprovider", *options]
 
 
-def run_checks(check_module: Path, submissions: list[Path], report: Path) -> dict[str, list[dict]]:
+def run_checks(check_module: Path, submissions: list[Path], report: Path, *extra: str) -> dict[str, list[dict]]:
     """Run one exercise's hidden checks against each notebook, in one fresh pytest; the results of each."""
     options = [item for path in submissions for item in ("--submission", str(path))]
-    subprocess.run(judge_command(check_module, *options, "--book-report", str(report)),
+    subprocess.run(judge_command(check_module, *options, "--book-report", str(report), *extra),
                    cwd=ROOT, capture_output=True, text=True, timeout=600)
     results, _ = read_report(report)
     if len(submissions) == 1:

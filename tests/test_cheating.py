@@ -1,139 +1,151 @@
-"""A grader that cannot be fooled easily: submissions that attack it score nothing they did not earn.
+"""A grader that cannot be fooled: attacks on it earn a submission nothing it did not earn.
 
 Each attack is a code cell put first in a wrong answer to exercise 01 (its solution with /notes
-ignoring the filters, which fails two checks), so that it runs, in the kernel and in the hidden
-checks' process, before anything else. Some attacks would win points unguarded (replacing pytest's
-Function.runtest took the wrong answer from 12 to 15 of 16 points with the tripwire turned off),
-some only try; guarded, each scores nothing, and the grader says why.
+ignoring the filters, which fails two checks), so that it runs before anything else, in the kernel
+and in the agent. The hidden checks run in the judge, a process where no learner code runs: what the
+attacks change is in the learner's own processes, so the wrong answer keeps exactly the score it
+had without them. All of them are graded in one batch.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+import subprocess
+import sys
 import textwrap
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from book import CHECKS, SOLUTIONS, grading
+from book import ROOT, SOLUTIONS
 from book.report_file import ForgedReport, line, read_report
 
 EXERCISE = "01-typed-aliases"
-
-
 WRONG = ("found = [note for note in NOTES if filters.match(note)]", "found = list(NOTES)")
 
+# Each rewrote the result in the old design, where the checks ran beside the learner's code.
+ATTACKS = {
+    "no attack": "print('no attack')",
+    "pytest's runtest replaced": """\
+        import _pytest.python
+        _pytest.python.Function.runtest = lambda self: None  # every check "passes" without running
+        """,
+    "the checks' expect replaced": """\
+        import book.grader.checks
+        book.grader.checks.expect = lambda *args, **kwargs: None
+        book.grader.checks.expect_response = lambda *args, **kwargs: None
+        """,
+    "a report writer found through the garbage collector": """\
+        import gc
+        for found in gc.get_objects():
+            if callable(found) and getattr(found, "__name__", "") == "write":
+                try:
+                    found({"kind": "check", "id": "x", "name": "test_notes_filters", "passed": True, "message": ""})
+                except Exception:
+                    pass
+        """,
+    "a plugin that passes every report": """\
+        import gc
+        import _pytest.config
+        import pytest
+        class Passing:
+            @pytest.hookimpl(wrapper=True)
+            def pytest_runtest_makereport(self, item, call):
+                report = yield
+                report.outcome = "passed"
+                return report
+        for found in gc.get_objects():
+            if isinstance(found, _pytest.config.Config):
+                found.pluginmanager.register(Passing())
+        """,
+    "sys.settrace rewriting comparisons": """\
+        import sys
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name in ("expect", "expect_response"):
+                frame.f_locals["ok"] = True
+            return tracer
+        sys.settrace(tracer)
+        """,
+    "httpx.Response patched so every comparison holds": """\
+        import httpx
+        httpx.Response.json = lambda self, **kw: [{"id": n} for n in range(1, 11)]
+        httpx.Response.status_code = property(lambda self: 200)
+        """,
+    "a report printed and an early exit with status 0": """\
+        import json, os
+        print(json.dumps({"score": 16, "max_score": 16, "passed": True}))
+        """,
+}
 
-def attacked(tmp_path, attack: str, name: str = EXERCISE):
-    """The wrong answer with `attack` as its first cell."""
+
+def attacked(folder, attack: str):
     notebook = nbformat.read(SOLUTIONS / f"{EXERCISE}.ipynb", as_version=4)
     (wrong,) = [cell for cell in notebook.cells if WRONG[0] in cell.source]
     wrong.source = wrong.source.replace(*WRONG)
     notebook.cells.insert(0, new_code_cell(textwrap.dedent(attack)))
-    (tmp_path / name).mkdir()
-    path = tmp_path / name / f"{EXERCISE}.ipynb"
+    folder.mkdir(parents=True)
+    path = folder / f"{EXERCISE}.ipynb"
     nbformat.write(notebook, path)
     return path
 
 
-def test_the_wrong_answer_alone_loses_points(tmp_path):
-    submission = grading.grade(attacked(tmp_path, "print('no attack')"))
-    assert not submission.error and 0 < submission.score < submission.max_score
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("attacks")
+    paths = [attacked(root / f"a{number:02d}", attack) for number, attack in enumerate(ATTACKS.values())]
+    done = subprocess.run([sys.executable, "-m", "book", "grade", *map(str, paths), "--jobs", "2", "--json",
+                           "--seed", "11"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return dict(zip(ATTACKS, json.loads(done.stdout)["submissions"]))
 
 
-def all_passing_entries() -> list[dict]:
-    checks = grading.declared_checks(grading.find_exercise("01").checks)
-    return [{"kind": "check", "id": name, "submission": "", "name": name, "points": points, "hint": hint,
-             "passed": True, "message": ""} for name, points, hint in checks]
+def scores(result: dict) -> dict[str, int]:
+    return {check["name"]: check["points"] for check in result["checks"]}
 
 
-def assert_nothing_scored(submission, reason: str):
-    assert submission.score == 0, [(check.name, check.points) for check in submission.checks if check.points]
-    assert reason in submission.error, submission.error
+def test_the_wrong_answer_alone_loses_points(graded):
+    result = graded["no attack"]
+    assert not result["error"] and 0 < result["score"] < result["max_score"]
+    assert {name for name, points in scores(result).items() if not points} == {
+        "runs top to bottom in a fresh kernel, check cells included",  # the check cell tries a filter
+        "test_notes_filters", "test_overriding_filters_reaches_notes"}
 
 
-@pytest.mark.parametrize("attack, reason", [
-    ("""\
-     import _pytest.python
-     _pytest.python.Function.runtest = lambda self: None  # every check "passes" without running
-     """, "the submission replaced _pytest.python.Function.runtest"),
-    ("""\
-     import book.checks
-     book.checks.expect = lambda *args, **kwargs: None  # no expectation can fail
-     """, "the submission replaced book.checks.expect"),
-    ("""\
-     import _pytest.runner
-     real = _pytest.runner.call_and_report
-     def passing(item, when, log=True, **kwargs):
-         report = real(item, when, log, **kwargs)
-         report.outcome = "passed"
-         return report
-     _pytest.runner.call_and_report = passing
-     """, "the submission replaced _pytest.runner.call_and_report"),
-    ("""\
-     import gc
-     import _pytest.config
-     import pytest
-     class Passing:  # turns every failed report into a pass
-         @pytest.hookimpl(wrapper=True)
-         def pytest_runtest_makereport(self, item, call):
-             report = yield
-             report.outcome = "passed"
-             return report
-     for found in gc.get_objects():
-         if isinstance(found, _pytest.config.Config):
-             found.pluginmanager.register(Passing())
-     """, "a plugin was registered"),
-], ids=["pytest's runtest", "book.checks.expect", "pytest's reports", "a plugin of its own"])
-def test_a_submission_that_patches_the_grader_scores_nothing(tmp_path, attack, reason):
-    assert_nothing_scored(grading.grade(attacked(tmp_path, attack)), reason)
+@pytest.mark.parametrize("attack", [name for name in ATTACKS if name != "no attack"])
+def test_an_attack_in_the_learners_process_earns_nothing(graded, attack):
+    honest, result = graded["no attack"], graded[attack]
+    gained = {name: points for name, points in scores(result).items() if points > scores(honest)[name]}
+    assert not gained, f"{attack} earned {gained}"
 
 
-def test_a_forged_report_voids_the_grade(tmp_path):
-    entries = all_passing_entries() + [{"kind": "end", "id": "end"}]
-    path = attacked(tmp_path, f"""\
-        import json, os, sys
-        if "--book-report" in sys.argv:  # the hidden checks' process: write a perfect report, and leave
-            with open(sys.argv[sys.argv.index("--book-report") + 1], "a") as report:
-                for entry in {entries!r}:
-                    report.write(json.dumps(entry) + "\\n")
-            os._exit(0)
+def test_canned_answers_fail_when_the_data_is_made_up_per_grade(tmp_path):
+    """An app that replays the answers of one grade (as a learner who read public checks might)
+    fails another grade, whose seed makes up other queries."""
+    recorded = {
+        "/notes?skip=5&limit=2": [6, 7],
+    }
+    canned = textwrap.dedent(f"""\
+        from fastapi import FastAPI, Request
+        recorded = {recorded!r}
+        app = FastAPI()
+
+        @app.get("/notes")
+        async def notes(request: Request):
+            key = request.url.path + ("?" + request.url.query if request.url.query else "")
+            return [{{"id": n}} for n in recorded.get(key, list(range(1, 11)))]
         """)
-    assert_nothing_scored(grading.grade(path), "a line of the grading report was not written by the grader")
-
-
-def test_a_printed_report_and_an_early_exit_with_status_0_count_for_nothing(tmp_path):
-    path = attacked(tmp_path, f"""\
-        import json, os
-        print(json.dumps({{"score": 16, "max_score": 16, "passed": True, "checks": {all_passing_entries()!r}}}))
-        os._exit(0)
-        """)
-    submission = grading.grade(path)
-    assert submission.score == 0 and "ended early" in submission.error, submission.error
-
-
-def test_a_submission_that_edits_the_checks_spoils_the_rest_of_the_batch(tmp_path):
-    checks = tmp_path / "checks"
-    shutil.copytree(CHECKS, checks, ignore=shutil.ignore_patterns("__pycache__"))
-    module = checks / "test_01_typed_aliases.py"
-    passing = "from book.checks import check\n\n" + "".join(
-        f"\n@check(points={points}, hint='')\ndef {name}():\n    pass\n" for name, points, _ in
-        grading.declared_checks(module))
-    attacker = attacked(tmp_path, f"""\
-        import pathlib, sys
-        for argument in sys.argv:  # the hidden checks' process names the check module
-            if argument.endswith("test_01_typed_aliases.py"):
-                pathlib.Path(argument).write_text({passing!r})
-        """, name="attacker")
-    honest = attacked(tmp_path, "print('no attack')", name="honest")
-    baseline = grading.grader_fingerprint(checks)  # as `book grade` takes one for a batch
-    first = grading.grade(attacker, checks_dir=checks, baseline=baseline)
-    assert module.read_text() == passing  # the attack did reach the checks
-    then = grading.grade(honest, checks_dir=checks, baseline=baseline)  # by the edited checks, it would pass
-    assert_nothing_scored(first, f"{module} was changed")
-    assert_nothing_scored(then, f"{module} was changed")
+    notebook = nbformat.read(SOLUTIONS / f"{EXERCISE}.ipynb", as_version=4)
+    notebook.cells.insert(len(notebook.cells) - 2, new_code_cell(canned))
+    path = tmp_path / f"{EXERCISE}.ipynb"
+    nbformat.write(notebook, path)
+    failed_in = []
+    for seed in (1, 2):
+        done = subprocess.run([sys.executable, "-m", "book", "grade", str(path), "--json", "--seed", str(seed)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        result = json.loads(done.stdout)["submissions"][0]
+        failed_in.append({check["name"] for check in result["checks"] if not check["passed"]})
+    for failed in failed_in:
+        assert {"test_notes_skip_and_limit", "test_notes_filters"} <= failed
 
 
 def test_a_signed_report_refuses_a_line_it_did_not_sign(tmp_path):
@@ -145,3 +157,25 @@ def test_a_signed_report_refuses_a_line_it_did_not_sign(tmp_path):
         report.write_text(line(entry, key) + forged)
         with pytest.raises(ForgedReport):
             read_report(report, key)
+
+
+def test_a_fake_test_runner_in_exercise_10_catches_no_mutant(tmp_path):
+    """The learner's tests run in the agent, where a notebook can replace the runner and claim any
+    verdict; but every variant runs under the same names, in an order drawn per grade, so a runner
+    that does not run the tests cannot tell the mutants from the given app."""
+    fake = textwrap.dedent("""\
+        import book.learner_suite as suite
+        def _run_pytest(namespaces, stop_early=()):
+            return {key: suite.SuiteResult(tests=[suite.Outcome("test_everything", True)]) for key in namespaces}
+        suite._run_pytest = _run_pytest
+        """)
+    notebook = nbformat.read(SOLUTIONS / "10-testing-overrides.ipynb", as_version=4)
+    notebook.cells.insert(0, new_code_cell(fake))
+    path = tmp_path / "10-testing-overrides.ipynb"
+    nbformat.write(notebook, path)
+    done = subprocess.run([sys.executable, "-m", "book", "grade", str(path), "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    result = json.loads(done.stdout)["submissions"][0]
+    caught = [check["name"] for check in result["checks"] if check["name"].startswith("test_you_catch")
+              and check["passed"]]
+    assert not caught and result["score"] <= 8, (caught, result["score"])
