@@ -12,7 +12,7 @@ JOBS ?= auto
 # Builds and tests run with no network but loopback where the machine allows it (book/offline.py).
 OFFLINE := $(PY) -m book.offline
 
-.PHONY: book book-class test test-latest repeat bench lab serve grade watch progress release execute constraints clean
+.PHONY: book book-class test lint test-latest repeat bench lab serve start grade watch progress release execute constraints clean
 
 $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -34,11 +34,16 @@ book-class: $(INSTALLED)
 
 # Everything CI runs. The browser tests need Chromium (apt-get install chromium): without it they are
 # skipped here, and .ci/run, which installs it, makes them required.
-test: $(TEST_INSTALLED)
+test: $(TEST_INSTALLED) lint
 	$(PY) -m book release --check
 	$(OFFLINE) $(PY) -m book.site --quiet
 	$(OFFLINE) $(PY) -m pytest -n $(JOBS) --dist loadfile
 	$(OFFLINE) $(PY) -m book.repeat --rounds 1 --first 2 --jobs $(JOBS)
+
+# ruff (lint) and mypy (strict) over the grader, book/grader/, and ruff over the hidden checks.
+lint: $(TEST_INSTALLED)
+	$(VENV)/bin/ruff check book/grader tests/checks
+	$(VENV)/bin/mypy
 
 # Every chapter and solution under strict nbval, ROUNDS rounds in a row, each with its own hash
 # seed and time zone: make repeat ROUNDS=5
@@ -66,7 +71,12 @@ serve:
 	@echo "Serving the site on http://$(HOST):$(PORT)/ (Ctrl-C stops)"
 	$(PYTHON) -m http.server $(PORT) --bind $(HOST) --directory _build/html
 
-# Grade an exercise in exercises/: make grade EX=01 (hidden checks and hints; exit 0 = full marks)
+# Copy an exercise into workspace/, where you work on it: make start EX=01 (or EX=all)
+start: $(INSTALLED)
+	@test -n "$(EX)" || { echo 'error: say which exercise: make start EX=01 (or EX=all)' >&2; exit 2; }
+	@$(PY) -m book start $(EX)
+
+# Grade your copy in workspace/: make grade EX=01 (hidden checks and hints; exit 0 = full marks)
 grade: $(INSTALLED)
 	@test -n "$(EX)" || { echo 'error: say which exercise: make grade EX=01' >&2; exit 2; }
 	@$(PY) -m book grade $(EX)

@@ -7,7 +7,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from book.learner_suite import SuiteResult, run_tests, run_variants
+from book.grader.suite import _fork_and_wait
+from book.learner_suite import SuiteResult, run_tests
 
 APP = '''
 import httpx
@@ -131,43 +132,44 @@ def test_opening_the_apps_own_engine_is_reported():
     assert result.passed and result.opened_database == ["test_uses_the_engine"]
 
 
-def notebook(tmp_path, *sources):
-    path = tmp_path / "suite.ipynb"
-    nbformat.write(new_notebook(cells=[new_code_cell(textwrap.dedent(source)) for source in (APP, CLIENT, *sources)]),
-                   path)
-    return path
+def run_variant(*sources: str, patch=None, stop_early=False, time_limit=30) -> SuiteResult:
+    """One variant as the agent runs it: in a forked process, the notebook's cells then its tests."""
+    cells = [{"index": number, "source": textwrap.dedent(source)}
+             for number, source in enumerate((APP, CLIENT, *sources), start=1)]
+    return SuiteResult.from_dict(_fork_and_wait({"cells": cells, "patch": patch, "stop_early": stop_early,
+                                                 "cell_timeout": 10, "time_limit": time_limit}))
 
 
-def test_variants_are_run_in_a_fresh_process(tmp_path):
-    path = notebook(tmp_path, '''
-        async def test_home(client):
-            assert (await client.get("/")).json() == {"greeting": "hello"}
-    ''')
-    results = run_variants(path, {"given": None, "broken": ('return "hello"', 'return "bye"'),
-                                  "changed": ('return "nothing like this"', "")})
-    assert results["given"].passed
-    assert not results["broken"].passed and "AssertionError" in results["broken"].summary()
-    assert results["changed"].error.startswith("the notebook did not run to the end: the given code was changed")
+HOME_TEST = """
+    async def test_home(client):
+        assert (await client.get("/")).json() == {"greeting": "hello"}
+"""
 
 
-def test_a_variant_that_stops_early_runs_no_test_after_its_first_failure(tmp_path):
+def test_each_variant_runs_in_a_fresh_process():
+    assert run_variant(HOME_TEST).passed
+    broken = run_variant(HOME_TEST, patch=('return "hello"', 'return "bye"'))
+    assert not broken.passed and "AssertionError" in broken.summary()
+    changed = run_variant(HOME_TEST, patch=('return "nothing like this"', ""))
+    assert changed.error.startswith("the notebook did not run to the end: the given code was changed")
+
+
+def test_a_variant_that_stops_early_runs_no_test_after_its_first_failure():
     tests = "".join(f"""
         async def test_{number}(client):
             assert (await client.get("/")).json() == {{"greeting": "hello"}}
     """ for number in range(3))
-    path = notebook(tmp_path, tests)
     broken = ('return "hello"', 'return "bye"')
-    results = run_variants(path, {"given": None, "broken": broken, "broken too": broken}, stop_early=["broken"])
-    assert [test.name for test in results["given"].tests] == ["test_0", "test_1", "test_2"]
-    assert [(test.name, test.passed) for test in results["broken"].tests] == [("test_0", False)]
-    assert not results["broken"].passed and not results["broken"].error
-    assert [test.passed for test in results["broken too"].tests] == [False, False, False]
+    assert [test.name for test in run_variant(tests).tests] == ["test_0", "test_1", "test_2"]
+    stopped = run_variant(tests, patch=broken, stop_early=True)
+    assert [(test.name, test.passed) for test in stopped.tests] == [("test_0", False)]
+    assert not stopped.passed and not stopped.error
+    assert [test.passed for test in run_variant(tests, patch=broken).tests] == [False, False, False]
 
 
-def test_a_suite_that_never_ends_is_stopped(tmp_path):
-    path = notebook(tmp_path, "def test_forever():\n    while True:\n        pass")
-    results = run_variants(path, {"given": None}, time_limit=3)
-    assert results["given"].error == "your tests did not finish within 3 s (a test that never ends?)"
+def test_a_suite_that_never_ends_is_stopped():
+    result = run_variant("def test_forever():\n    while True:\n        pass", time_limit=3)
+    assert result.error == "your tests did not finish within 3 s (a test that never ends?)"
 
 
 def test_a_result_survives_the_trip_through_json():

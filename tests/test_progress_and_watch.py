@@ -1,19 +1,72 @@
-"""`python -m book progress` and `python -m book watch`, as a learner uses them."""
+"""The learner's loop: `start` into a workspace apart from the course, `progress`, `watch`, `grade NN`.
 
+Every test works in a workspace of its own (BOOK_WORKSPACE), never in the course's workspace/.
+"""
+
+import hashlib
+import os
 import shutil
 import subprocess
 import sys
 import time
 
 import nbformat
+import pytest
 
-from book import EXERCISES, ROOT, SOLUTIONS, progress
+from book import EXERCISES, ROOT, SOLUTIONS
+from book.grader import manifest, progress, workspace
 
 EXERCISE = "01-typed-aliases"
 
 
+def book(*args, folder, timeout=300):
+    return subprocess.run([sys.executable, "-m", "book", *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "BOOK_WORKSPACE": str(folder)})
+
+
+def test_start_copies_the_exercise_and_never_overwrites_the_learners_copy(tmp_path):
+    done = book("start", "01", folder=tmp_path)
+    assert done.returncode == 0 and "started exercise 01" in done.stdout
+    mine = tmp_path / f"{EXERCISE}.ipynb"
+    assert mine.read_bytes() == (EXERCISES / f"{EXERCISE}.ipynb").read_bytes()
+    mine.write_text(mine.read_text() + " ")  # the learner's work
+    again = book("start", "01", folder=tmp_path)
+    assert "already started" in again.stdout and mine.read_text().endswith(" ")
+
+
+def test_start_all_and_a_bad_name(tmp_path):
+    done = book("start", "all", folder=tmp_path)
+    assert done.returncode == 0
+    assert sorted(path.name for path in tmp_path.glob("*.ipynb")) == sorted(
+        path.name for path in EXERCISES.glob("*.ipynb"))
+    bad = book("start", "99", folder=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.startswith("start: there is no exercise 99")
+
+
+def test_grade_by_number_grades_the_workspace_copy(tmp_path):
+    assert book("grade", "01", folder=tmp_path).stderr.startswith("grade: exercise 01 is not started yet")
+    shutil.copy(SOLUTIONS / f"{EXERCISE}.ipynb", tmp_path / f"{EXERCISE}.ipynb")
+    done = book("grade", "01", folder=tmp_path)
+    assert done.returncode == 0 and f"{tmp_path}/{EXERCISE}.ipynb" in done.stdout and "score 16/16" in done.stdout
+
+
+def test_work_done_in_exercises_is_carried_over_once(tmp_path):
+    """A learner who edited the tracked exercise before the workspace existed keeps that work."""
+    exercises = tmp_path / "exercises"
+    exercises.mkdir()
+    shutil.copy(SOLUTIONS / f"{EXERCISE}.ipynb", exercises / f"{EXERCISE}.ipynb")  # "their work"
+    exercise = manifest.find("01")
+    note = workspace.carry_over(exercise, tmp_path / "workspace", exercises)
+    assert "is now in" in note and "back as released" in note
+    moved = tmp_path / "workspace" / f"{EXERCISE}.ipynb"
+    assert moved.read_bytes() == (SOLUTIONS / f"{EXERCISE}.ipynb").read_bytes()
+    released = hashlib.sha256((exercises / f"{EXERCISE}.ipynb").read_bytes()).hexdigest()
+    assert released == exercise.starter_sha256
+    assert workspace.carry_over(exercise, tmp_path / "workspace", exercises) == ""  # once
+
+
 def test_progress_tells_not_started_done_and_broken(tmp_path):
-    folders = {status: tmp_path / status for status in ("untouched", "solved", "broken")}
+    folders = {status: tmp_path / status for status in ("missing", "untouched", "solved", "broken")}
     for folder in folders.values():
         folder.mkdir()
     shutil.copy(EXERCISES / f"{EXERCISE}.ipynb", folders["untouched"])
@@ -21,26 +74,30 @@ def test_progress_tells_not_started_done_and_broken(tmp_path):
     broken = nbformat.read(SOLUTIONS / f"{EXERCISE}.ipynb", as_version=4)
     broken.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('oops')"))
     nbformat.write(broken, folders["broken"] / f"{EXERCISE}.ipynb")
-
-    rows = {name: progress.survey(folder)[0] for name, folder in folders.items()}
+    exercise = manifest.find("01")
+    rows = {name: progress.status_of(exercise, folder) for name, folder in folders.items()}
+    assert rows["missing"].status == "not started" and "make start EX=01" in rows["missing"].note
     assert rows["untouched"].status == "not started"
     assert (rows["solved"].status, rows["solved"].score, rows["solved"].max_score) == ("done", 16, 16)
     assert rows["broken"].status == "broken" and "RuntimeError: oops" in rows["broken"].note
-    assert progress.table(list(rows.values())).splitlines()[-1] == "1 of 3 exercises done"
+    assert progress.table(list(rows.values())).splitlines()[-1] == "1 of 4 exercises done"
 
 
-def test_progress_command_lists_every_exercise():
-    done = subprocess.run([sys.executable, "-m", "book", "progress"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+def test_progress_command_lists_every_exercise_of_the_manifest(tmp_path):
+    done = book("progress", folder=tmp_path)
     assert done.returncode == 0, done.stderr
-    for path in EXERCISES.glob("*.ipynb"):
-        assert path.stem in done.stdout
+    for exercise in manifest.load().values():
+        assert exercise.slug in done.stdout
+    assert done.stdout.splitlines()[-1] == f"0 of {len(manifest.load())} exercises done"
 
 
-def test_watch_grades_now_and_again_after_each_save(tmp_path):
+@pytest.mark.parametrize("target", ["path", "number"])
+def test_watch_grades_now_and_again_after_each_save(tmp_path, target):
     path = tmp_path / f"{EXERCISE}.ipynb"
     shutil.copy(EXERCISES / f"{EXERCISE}.ipynb", path)
-    watcher = subprocess.Popen([sys.executable, "-m", "book", "watch", str(path), "--interval", "0.1", "--runs", "2"],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    watcher = subprocess.Popen([sys.executable, "-m", "book", "watch", str(path) if target == "path" else "01",
+                                "--interval", "0.1", "--runs", "2"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "BOOK_WORKSPACE": str(tmp_path)})
     try:
         lines = []
         for line in watcher.stdout:  # the first grading: the untouched starter

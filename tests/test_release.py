@@ -5,6 +5,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from book import EXERCISES, SOLUTIONS, release
+from book.grader import manifest
 
 
 def test_exercises_are_in_sync_with_solutions():
@@ -68,13 +69,49 @@ def test_a_solution_without_regions_is_refused():
         release.starter(solution, name="empty.ipynb")
 
 
-def test_release_writes_and_removes(tmp_path):
-    solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
-    solutions.mkdir()
-    exercises.mkdir()
-    nbformat.write(new_notebook(cells=[new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION")]),
+def small_course(tmp_path, check="assert x == 1"):
+    solutions, exercises, checks = tmp_path / "solutions", tmp_path / "exercises", tmp_path / "checks"
+    for folder in (solutions, exercises, checks):
+        folder.mkdir(exist_ok=True)
+    nbformat.write(new_notebook(cells=[new_markdown_cell("# Exercise 01: A small one"),
+                                       new_code_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"),
+                                       new_code_cell(check, metadata={"tags": ["check"]})]),
                    solutions / "01-x.ipynb")
+    (checks / "test_01_x.py").write_text('@check(points=3, hint="h")\nasync def test_y(client):\n    pass\n')
+    return solutions, exercises, checks
+
+
+def test_release_writes_and_removes_and_writes_the_manifest(tmp_path):
+    solutions, exercises, checks = small_course(tmp_path)
     (exercises / "99-gone.ipynb").write_text("{}")
-    done = {(change.path.name, change.action) for change in release.release(solutions, exercises)}
-    assert done == {("01-x.ipynb", "write"), ("99-gone.ipynb", "remove")}
-    assert release.plan(solutions, exercises) == []
+    done = {(change.path.name, change.action) for change in release.release(solutions, exercises, checks)}
+    assert done == {("01-x.ipynb", "write"), ("99-gone.ipynb", "remove"), ("manifest.json", "write")}
+    assert release.plan(solutions, exercises, checks) == []
+    (exercise,) = manifest.from_json((exercises / "manifest.json").read_text()).values()
+    assert (exercise.number, exercise.slug, exercise.title, exercise.kind, exercise.version) == (
+        "01", "01-x", "A small one", "build", 1)
+    assert exercise.points == 4 and [c.name for c in exercise.checks] == ["test_y"]
+    assert exercise.versions[1].check_cells == (manifest.fingerprint("assert x == 1"),)
+
+
+def test_a_changed_check_cell_needs_a_new_version_and_the_old_one_is_kept(tmp_path):
+    solutions, exercises, checks = small_course(tmp_path)
+    release.release(solutions, exercises, checks)
+    small_course(tmp_path, check="assert x == 1, x")
+    with pytest.raises(manifest.ManifestError, match="raise metadata.exercise.version"):
+        release.release(solutions, exercises, checks)
+    nb = nbformat.read(solutions / "01-x.ipynb", as_version=4)
+    nb.metadata["exercise"] = {"version": 2}
+    nbformat.write(nb, solutions / "01-x.ipynb")
+    release.release(solutions, exercises, checks)
+    (exercise,) = manifest.from_json((exercises / "manifest.json").read_text()).values()
+    assert exercise.version == 2 and sorted(exercise.versions) == [1, 2]
+    assert exercise.version_of([manifest.fingerprint("assert x == 1")]) == 1  # work started on version 1
+
+
+def test_the_manifest_is_what_the_solutions_and_checks_say():
+    released = manifest.load()
+    assert sorted(exercise.slug for exercise in released.values()) == sorted(p.stem for p in SOLUTIONS.glob("*.ipynb"))
+    for exercise in released.values():
+        declared = [(name, points) for name, points, _ in manifest.declared_checks(exercise.check_module)]
+        assert [(check.name, check.points) for check in exercise.checks] == declared

@@ -9,6 +9,7 @@ The limits (memory, processes, disk) each end a submission with a reason of its 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -27,8 +28,11 @@ from book.grader import sandbox
 EXERCISE = "01-typed-aliases"
 SOLUTION = SOLUTIONS / f"{EXERCISE}.ipynb"
 
-pytestmark = pytest.mark.skipif(sandbox.choose(True).kind != sandbox.SANDBOX,
-                                reason="bubblewrap cannot make a sandbox here (apt-get install bubblewrap)")
+_WHY_NOT = sandbox.choose(True)
+if _WHY_NOT.kind != sandbox.SANDBOX and os.environ.get("BOOK_REQUIRE_SANDBOX"):
+    raise RuntimeError(f"BOOK_REQUIRE_SANDBOX is set, but there is no sandbox here: {_WHY_NOT}")
+pytestmark = pytest.mark.skipif(_WHY_NOT.kind != sandbox.SANDBOX,
+                                reason=f"no sandbox here ({_WHY_NOT.detail}); apt-get install bubblewrap")
 
 
 def with_first_cell(folder, source: str):

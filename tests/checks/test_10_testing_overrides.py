@@ -97,7 +97,7 @@ async def runs(request, agents, submission_path, seed) -> dict[str, SuiteResult]
             results = [SuiteResult(error=str(exc)) for _ in order]
         finally:
             await agent.end()
-        _RUNS[submission_path] = dict(zip(order, results))
+        _RUNS[submission_path] = dict(zip(order, results, strict=True))
     return _RUNS[submission_path]
 
 
