@@ -36,15 +36,17 @@ def test_a_killed_batch_keeps_its_results_and_resume_grades_the_rest(tmp_path, n
     env = {**os.environ, "TMPDIR": str(temporary)}
     jsonl, gradebook = tmp_path / "grades.jsonl", tmp_path / "grades.csv"
     options = ["--jsonl", str(jsonl), "--csv", str(gradebook), *(["--no-sandbox"] if no_sandbox else [])]
-    batch = subprocess.Popen([sys.executable, "-m", "book", "grade", *map(str, paths), *options], cwd=ROOT, env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (not jsonl.exists() or len(jsonl.read_text().splitlines()) < 2):
-        time.sleep(0.05)
-    batch.send_signal(signal.SIGKILL)
-    batch.wait()
+    with (tmp_path / "batch.err").open("w") as progress:
+        batch = subprocess.Popen([sys.executable, "-m", "book", "grade", *map(str, paths), *options], cwd=ROOT,
+                                 env=env, stdout=subprocess.DEVNULL, stderr=progress)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (not jsonl.exists() or len(jsonl.read_text().splitlines()) < 2):
+            time.sleep(0.05)
+        batch.send_signal(signal.SIGKILL)
+        batch.wait()
     kept = [json.loads(line) for line in jsonl.read_text().splitlines() if line.endswith("}")]
-    assert 2 <= len(kept) < SIZE and all(entry["score"] == 16 for entry in kept)
+    shown = (tmp_path / "batch.err").read_text()[-1500:]
+    assert 2 <= len(kept) < SIZE and all(entry["score"] == 16 for entry in kept), shown
     assert len(gradebook.read_text().splitlines()) >= 1 + len(kept)
     time.sleep(1)  # what the batch started dies with it (PR_SET_PDEATHSIG, bubblewrap's --die-with-parent)
     left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()

@@ -207,6 +207,6 @@ def _changed(before: dict[str, str], after: dict[str, str]) -> str:
 def progress_line(done: int, total: int, result: Result, stream: IO[str] = sys.stderr) -> None:
     """One line per submission graded: long batches show where they are, and what went wrong."""
     score = f"{result.score}/{result.max_score}" if result.checks else "not graded"
-    note = f"  {result.error[:80]}" if result.error else ""
+    note = f"  {result.error[:300]}" if result.error else ""
     stream.write(f"[{done}/{total}] {result.path}: {score}{note}\n")
     stream.flush()
