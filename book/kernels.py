@@ -19,6 +19,9 @@ from jupyter_client.manager import KernelManager
 from traitlets import default
 
 
+SHORT_ENOUGH = 60  # characters of the temporary folder's path; the rest of a socket's path takes ~40
+
+
 class UnixSocketKernelManager(KernelManager):
     """A KernelManager whose kernel listens on Unix sockets in a temporary folder of its own."""
 
@@ -30,8 +33,13 @@ class UnixSocketKernelManager(KernelManager):
 
     @default("ip")
     def _default_ip(self) -> str:
-        # For ipc, "ip" is the sockets' path prefix: <ip>-<port>, one per channel.
-        self._socket_folder = tempfile.mkdtemp(prefix="kernel-")
+        # For ipc, "ip" is the sockets' path prefix: <ip>-<port>, one per channel. A socket's path
+        # may hold 107 bytes at most: under a deep temporary folder the kernel could not listen,
+        # and nbval would wait for it until its time limit, so such a folder gives way to /tmp.
+        base = tempfile.gettempdir()
+        if len(base) > SHORT_ENOUGH and os.path.isdir("/tmp"):
+            base = "/tmp"
+        self._socket_folder = tempfile.mkdtemp(prefix="kernel-", dir=base)
         return os.path.join(self._socket_folder, "channel")
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:

@@ -1,8 +1,10 @@
 """nbval's kernels on Unix sockets (book/kernels.py): no TCP port for two processes to collide on."""
 
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 
 import nbval.kernel
 import pytest
@@ -39,3 +41,14 @@ def test_each_kernel_gets_a_folder_of_sockets_and_leaves_nothing_behind(tmp_path
             client.stop_channels()
             manager.shutdown_kernel(now=True)
     assert not any(os.path.exists(folder) for folder in folders)
+
+
+def test_under_a_deep_temporary_folder_the_sockets_go_where_their_paths_fit(tmp_path, monkeypatch):
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    manager = kernels.UnixSocketKernelManager()
+    try:
+        assert len(f"{manager.ip}-65535") < 108  # a Unix socket's path limit
+    finally:
+        shutil.rmtree(os.path.dirname(manager.ip), ignore_errors=True)

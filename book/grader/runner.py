@@ -203,7 +203,7 @@ class _Run:
                 "--submission-name", self.exercise.notebook_name]
         self.judge = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, pass_fds=(write_fd,), start_new_session=True,
-                                      preexec_fn=_die_with_parent)
+                                      preexec_fn=sandbox.die_with_parent)
         os.close(write_fd)
         self._pipe_reader(read_fd, "hidden_text")
         assert self.judge.stdin is not None
@@ -236,13 +236,6 @@ class _Run:
             reader.join(timeout=10)
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
-
-
-def _die_with_parent() -> None:  # pragma: no cover - between fork and exec
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
 
 
 def _kill_tree(pid: int) -> None:

@@ -14,9 +14,12 @@ Either way the limits on time, memory and processes still hold, watched from out
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -153,13 +156,20 @@ def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env | (extra or {})
 
 
-def _preexec(limits: Limits) -> None:  # pragma: no cover - runs in the child, between fork and exec
-    import resource
+# Loaded here, not between fork and exec: the grader has threads, and an import in the child could
+# wait forever on a lock another thread held at the fork.
+_LIBC = ctypes.CDLL(None) if sys.platform.startswith("linux") else None
+PR_SET_PDEATHSIG = 1
 
-    if sys.platform.startswith("linux"):
-        import ctypes
 
-        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL: die with the grader
+def die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
+    """Have the kernel kill this process when its parent dies (Linux)."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _preexec() -> None:  # pragma: no cover - runs in the child, between fork and exec
+    die_with_parent()
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -253,7 +263,7 @@ def start(argv: list[str], isolation: Isolation, limits: Limits, *, stdin: int |
         if cwd is not None:
             run_env["TMPDIR"] = str(cwd)
     process = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=fds, env=run_env,
-                               cwd=run_cwd, start_new_session=True, preexec_fn=lambda: _preexec(limits))
+                               cwd=run_cwd, start_new_session=True, preexec_fn=_preexec)
     return Sandboxed(process, limits, isolation)
 
 
