@@ -1,40 +1,65 @@
-"""The hidden checks themselves: they pass on each solution, fail on each starter, and catch
-plausible mistakes (each mutant below is a wrong answer a learner could write)."""
+"""The hidden checks themselves, through the real grader end to end: every solution scores full
+marks with exit status 0, every untouched starter scores nothing, each with a complete report.
+(The plausible mistakes each check must catch are in tests/test_mutants.py.)"""
+
+import json
+import subprocess
+import sys
 
 import pytest
 
-from book import CHECKS, EXERCISES, SOLUTIONS
+from book import CHECKS, EXERCISES, ROOT, SOLUTIONS
+from book.grader import manifest
 
 CHECK_MODULES = sorted(CHECKS.glob("test_*.py"))
 
 
-def exercise_of(check_module):
-    return check_module.stem.removeprefix("test_").replace("_", "-")
-
-
 def test_every_exercise_has_hidden_checks_and_every_check_module_an_exercise():
     exercises = {path.stem for path in SOLUTIONS.glob("*.ipynb")}
-    covered = {exercise_of(module) for module in CHECK_MODULES}
-    assert exercises == covered
+    covered = {module.stem.removeprefix("test_").replace("_", "-") for module in CHECK_MODULES}
+    assert exercises == covered == {exercise.slug for exercise in manifest.load().values()}
 
 
-def solution_and_starter(checks_in_batches, check_module):
-    exercise = exercise_of(check_module)
-    return checks_in_batches(exercise, {"solution": SOLUTIONS / f"{exercise}.ipynb",
-                                        "starter": EXERCISES / f"{exercise}.ipynb"})
+def grade_all(folder):
+    paths = sorted(folder.glob("*.ipynb"))
+    done = subprocess.run([sys.executable, "-m", "book", "grade", *map(str, paths), "--jobs", "2", "--json"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    return done.returncode, {result["exercise"]: result for result in json.loads(done.stdout)["submissions"]}
 
 
-@pytest.mark.parametrize("check_module", CHECK_MODULES, ids=lambda path: path.stem)
-def test_the_solution_scores_full_marks(check_module, checks_in_batches):
-    results = solution_and_starter(checks_in_batches, check_module)["solution"]
-    assert results, "no checks ran"
-    failed = [(result["name"], result["message"]) for result in results if not result["passed"]]
-    assert not failed
+@pytest.fixture(scope="module")
+def solutions():
+    return grade_all(SOLUTIONS)
 
 
-@pytest.mark.parametrize("check_module", CHECK_MODULES, ids=lambda path: path.stem)
-def test_the_untouched_starter_fails_every_check(check_module, checks_in_batches):
-    results = solution_and_starter(checks_in_batches, check_module)["starter"]
-    assert len(results) >= 5, "an exercise needs at least five hidden checks"
-    passed = [result["name"] for result in results if result["passed"]]
-    assert not passed, f"these checks pass without any work: {passed}"
+@pytest.fixture(scope="module")
+def starters():
+    return grade_all(EXERCISES)
+
+
+def complete(result):
+    """Every declared check reported, each with its points; the visible check first."""
+    exercise = manifest.find(result["exercise"])
+    names = [check["name"] for check in result["checks"]]
+    assert names == [manifest.VISIBLE_CHECK, *[check.name for check in exercise.checks]]
+    assert result["max_score"] == exercise.points
+    assert result["version"] == exercise.version
+
+
+def test_every_solution_scores_full_marks_with_exit_status_0(solutions):
+    status, results = solutions
+    assert status == 0
+    for slug, result in results.items():
+        complete(result)
+        failed = [(check["name"], check["message"]) for check in result["checks"] if not check["passed"]]
+        assert not failed and not result["error"], (slug, failed, result["error"])
+
+
+def test_every_untouched_starter_fails_every_check(starters):
+    status, results = starters
+    assert status == 1
+    for slug, result in results.items():
+        complete(result)
+        assert len(result["checks"]) >= 6, f"{slug}: an exercise needs at least five hidden checks"
+        passed = [check["name"] for check in result["checks"] if check["passed"]]
+        assert not passed, f"{slug}: these checks pass without any work: {passed}"

@@ -42,7 +42,6 @@ from book.grader.checks import AgentSide, CheckFailed
 REPORT_WRITER = pytest.StashKey[Any]()
 RESULTS = pytest.StashKey[dict[str, dict[str, Any]]]()
 LOAD_FAILURES = pytest.StashKey[dict[Path, str]]()
-MIRRORED = pytest.StashKey[set[Path]]()
 OP_TIMEOUT = 20.0  # one operation; the slowest (a request that runs the learner's tests) takes ~2 s
 READY_TIMEOUT = 60.0
 MAX_MESSAGE = 600  # characters of a failure message, in the report
@@ -67,13 +66,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--book-isolation", choices=(sandbox.SANDBOX, sandbox.CONTAINER, sandbox.NONE), default=None,
                     help="where the learner's code runs (default: a sandbox where bubblewrap works)")
     group.addoption("--book-limits", default="", help="memory_mb,processes,disk_mb for the learner's processes")
+    group.addoption("--book-op-timeout", type=float, default=OP_TIMEOUT,
+                    help=f"seconds one operation in the learner's process may take (default {OP_TIMEOUT:g})")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "check(points, hint): a graded hidden check")
     config.stash[RESULTS] = {}
     config.stash[LOAD_FAILURES] = {}
-    config.stash[MIRRORED] = set()
     key = None
     if config.getoption("--book-guard"):
         key, notebook = _read_stdin()
@@ -162,8 +162,8 @@ def _from_wire(value: Any) -> Any:
 class Agent:
     """The warm agent process and the pipes to it: one notebook process at a time, forked on demand."""
 
-    def __init__(self, isolation: sandbox.Isolation, limits: sandbox.Limits) -> None:
-        self.isolation, self.limits = isolation, limits
+    def __init__(self, isolation: sandbox.Isolation, limits: sandbox.Limits, op_timeout: float = OP_TIMEOUT) -> None:
+        self.isolation, self.limits, self.op_timeout = isolation, limits, op_timeout
         self.lock = threading.Lock()
         self.pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[dict[str, Any]]]] = {}
         self.numbers = iter(range(1, 1 << 62))
@@ -221,8 +221,9 @@ class Agent:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, future, AgentGone(reason))
 
-    async def request(self, op: str, timeout: float = OP_TIMEOUT, **fields: Any) -> dict[str, Any]:
+    async def request(self, op: str, timeout: float | None = None, **fields: Any) -> dict[str, Any]:
         """Send one operation; its reply, or AgentGone (with the kill of a process that overran)."""
+        timeout = self.op_timeout if timeout is None else timeout
         if self.gone:
             raise AgentGone(self.gone)
         loop = asyncio.get_running_loop()
@@ -289,13 +290,14 @@ class Agents:
                           sandbox.choose(False) if wanted == sandbox.NONE else sandbox.choose(True))
         numbers = [int(part) for part in str(config.getoption("--book-limits") or "").split(",") if part.strip()]
         self.limits = sandbox.Limits(*numbers) if numbers else sandbox.Limits()
+        self.op_timeout = float(config.getoption("--book-op-timeout"))
         self.current: Agent | None = None
 
     def get(self) -> Agent:
         if self.current is None or self.current.gone:
             if self.current is not None:
                 self.current.close()
-            self.current = Agent(self.isolation, self.limits)
+            self.current = Agent(self.isolation, self.limits, self.op_timeout)
         return self.current
 
     def close(self) -> None:
@@ -339,7 +341,7 @@ class Notebook:
     async def probe(self, name: str, *args: Any) -> Any:
         return await self._value(await self.agent.request("probe", name=name, args=list(args)))
 
-    async def call(self, helper: AgentSide, *args: Any, timeout: float = OP_TIMEOUT) -> Any:
+    async def call(self, helper: AgentSide, *args: Any, timeout: float | None = None) -> Any:
         """Run a check's ``@agent_side`` helper in the agent; what it returned, as data or a Handle."""
         reply = await self.agent.request("call", timeout=timeout, source=helper.source, name=helper.name,
                                          args=list(args))
@@ -362,6 +364,17 @@ class Notebook:
 
     async def override_instance(self, name: str, class_name: str, **kwargs: Any) -> None:
         await self.probe("override_instance", name, class_name, kwargs)
+
+    async def override_recorder(self, name: str, result: Any) -> None:
+        """Override `name` with a dependency returning `result`; `recorded(name)` counts its calls."""
+        await self.probe("override_recorder", name, result)
+
+    async def recorded(self, name: str) -> int:
+        return int(await self.probe("recorded", name))
+
+    async def checked_out(self, engine_name: str = "engine") -> int:
+        """Connections the notebook's engine has checked out of its pool right now."""
+        return int(await self.probe("checked_out", engine_name))
 
     async def clear_overrides(self) -> None:
         await self.probe("clear_overrides")
@@ -440,11 +453,35 @@ def submission_path(request: pytest.FixtureRequest) -> Path:
     return SOLUTIONS / f"{exercise}.ipynb"
 
 
+AGENTS = pytest.StashKey[Agents]()
+
+
+def _agents(config: pytest.Config) -> Agents:
+    if AGENTS not in config.stash:
+        config.stash[AGENTS] = Agents(config)
+    return config.stash[AGENTS]
+
+
 @pytest.fixture(scope="session")
-def agents(request: pytest.FixtureRequest) -> Any:
-    found = Agents(request.config)
-    yield found
-    found.close()
+def agents(request: pytest.FixtureRequest) -> Agents:
+    """The judge's connection to the learner's side, for the whole run."""
+    return _agents(request.config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """With --book-mirror, run every notebook once, check cells included, before the checks."""
+    config = session.config
+    if not config.getoption("--book-mirror") or session.testsfailed or config.option.collectonly:
+        return
+    chosen = [Path(path) for path in config.getoption("--submission")]
+    if not chosen:
+        exercise = next((getattr(getattr(item, "module", None), "EXERCISE", None) for item in session.items
+                         if getattr(item, "module", None) is not None), None)
+        chosen = [SOLUTIONS / f"{exercise}.ipynb"] if exercise else []
+    cell_timeout = float(config.getoption("--book-cell-timeout"))
+    for path in chosen:
+        asyncio.run(_mirror(config, _agents(config).get(), path, cell_timeout))
 
 
 _CELLS: dict[Path, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
@@ -512,9 +549,6 @@ async def nb(request: pytest.FixtureRequest, submission_path: Path, agents: Agen
     config = request.config
     failures = config.stash[LOAD_FAILURES]
     cell_timeout = float(config.getoption("--book-cell-timeout"))
-    if config.getoption("--book-mirror") and submission_path not in config.stash[MIRRORED]:
-        config.stash[MIRRORED].add(submission_path)
-        await _mirror(config, agents.get(), submission_path, cell_timeout)
     if submission_path in failures:
         pytest.fail(failures[submission_path], pytrace=False)
     agent = agents.get()
@@ -602,5 +636,7 @@ def message_of(report: pytest.TestReport) -> str:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     write(session.config, {"kind": "end", "id": "end"})
+    if AGENTS in session.config.stash:
+        session.config.stash[AGENTS].close()
 
 

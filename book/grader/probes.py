@@ -91,6 +91,34 @@ def override_instance(ctx: Any, name: str, class_name: str, kwargs: dict[str, An
     ctx.app.dependency_overrides[_dependency(ctx, name)] = made
 
 
+def override_recorder(ctx: Any, name: str, result: Any) -> None:
+    """Override `name` with a dependency that returns `result` and records each call (see `recorded`)."""
+    calls: list[int] = []
+    ctx.recorders = getattr(ctx, "recorders", {})
+    ctx.recorders[name] = calls
+
+    def recording() -> Any:
+        calls.append(len(calls) + 1)
+        return result
+
+    recording.__name__ = f"{name}_recorded"
+    ctx.app.dependency_overrides[_dependency(ctx, name)] = recording
+
+
+def recorded(ctx: Any, name: str) -> int:
+    """How many times the recorder of `name` was called."""
+    return len(getattr(ctx, "recorders", {}).get(name, []))
+
+
+def checked_out(ctx: Any, engine_name: str = "engine") -> int:
+    """How many connections the notebook's engine has checked out of its pool now."""
+    engine = getattr(ctx.nb, engine_name, None)
+    pool = getattr(getattr(engine, "sync_engine", engine), "pool", None)
+    if pool is None or not hasattr(pool, "checkedout"):
+        raise _error(f"the notebook has no database engine named `{engine_name}`")
+    return int(pool.checkedout())
+
+
 def clear_overrides(ctx: Any) -> None:
     ctx.app.dependency_overrides.clear()
 
@@ -127,5 +155,5 @@ def state_item(ctx: Any, key: str) -> Any:
 PROBES: dict[str, Callable[..., Any]] = {
     function.__name__: function
     for function in (value, names, kind, call, construct, override, override_value, override_instance,
-                     clear_overrides, graph, trace, state_keys, state_item)
+                     override_recorder, recorded, checked_out, clear_overrides, graph, trace, state_keys, state_item)
 }
