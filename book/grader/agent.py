@@ -30,10 +30,14 @@ from typing import Any
 
 from book.grader import wire
 
-# What every exercise's notebook imports: imported once, before forking (0.8 s a process).
-WARM_IMPORTS = ("fastapi", "fastapi.testclient", "httpx", "pydantic", "sqlalchemy.ext.asyncio", "aiosqlite",
-                "anyio._backends._asyncio", "fakeredis", "redis.asyncio", "book.notebooks", "book.apps",
+# What every check needs, imported once before forking; the judge adds what the notebook imports
+# (--warm), so that no check's process imports a library again, and no grade pays for one unused.
+WARM_IMPORTS = ("fastapi", "httpx", "anyio._backends._asyncio", "book.notebooks", "book.apps",
                 "book.dependency_graph", "book.request_trace", "book.grader.probes")
+# What --warm may name: the libraries the course's notebooks use (a name from elsewhere is ignored).
+WARMABLE = {"pydantic": "pydantic", "sqlalchemy": "sqlalchemy.ext.asyncio", "aiosqlite": "aiosqlite",
+            "fakeredis": "fakeredis", "redis": "redis.asyncio", "pytest": "_pytest.python",
+            "starlette": "starlette", "anyio": "anyio"}
 MAX_TEXT = 400  # any text the agent sends about the learner's code: a line, not a page
 
 
@@ -282,9 +286,9 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
-def zygote(channel: Channel) -> int:
+def zygote(channel: Channel, warm: tuple[str, ...] = ()) -> int:
     """Wait for "fork"; run each check's process to its end; repeat until the judge closes."""
-    for name in WARM_IMPORTS:
+    for name in (*WARM_IMPORTS, *(WARMABLE[root] for root in warm if root in WARMABLE)):
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     channel.send({"ready": True, "pid": os.getpid()})
@@ -341,10 +345,11 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m book.grader.agent")
     parser.add_argument("--control", type=int, default=None, help="the judge's control line (a file descriptor)")
+    parser.add_argument("--warm", default="", help="libraries the notebook imports, comma-separated")
     args = parser.parse_args(argv)
     channel = Channel(args.control)
     try:
-        return zygote(channel)
+        return zygote(channel, tuple(name for name in args.warm.split(",") if name))
     except KeyboardInterrupt:
         return 130
 

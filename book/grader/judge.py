@@ -162,7 +162,8 @@ def _from_wire(value: Any) -> Any:
 class Agent:
     """The warm agent process and the pipes to it: one notebook process at a time, forked on demand."""
 
-    def __init__(self, isolation: sandbox.Isolation, limits: sandbox.Limits, op_timeout: float = OP_TIMEOUT) -> None:
+    def __init__(self, isolation: sandbox.Isolation, limits: sandbox.Limits, op_timeout: float = OP_TIMEOUT,
+                 warm: tuple[str, ...] = ()) -> None:
         self.isolation, self.limits, self.op_timeout = isolation, limits, op_timeout
         self.lock = threading.Lock()
         self.pending: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Future[dict[str, Any]]]] = {}
@@ -175,7 +176,7 @@ class Agent:
         to_agent_read, self.to_agent = os.pipe()
         self.from_agent, from_agent_write = os.pipe()
         control_read, self.control = os.pipe()
-        argv = [sys.executable, "-m", "book.grader.agent", "--control", str(control_read)]
+        argv = [sys.executable, "-m", "book.grader.agent", "--control", str(control_read), "--warm", ",".join(warm)]
         self.process = sandbox.start(argv, isolation, limits, stdin=to_agent_read, stdout=from_agent_write,
                                      pass_fds=(control_read,))
         for fd in (to_agent_read, from_agent_write, control_read):
@@ -291,13 +292,16 @@ class Agents:
         numbers = [int(part) for part in str(config.getoption("--book-limits") or "").split(",") if part.strip()]
         self.limits = sandbox.Limits(*numbers) if numbers else sandbox.Limits()
         self.op_timeout = float(config.getoption("--book-op-timeout"))
+        self.submissions = [Path(path) for path in config.getoption("--submission")]
         self.current: Agent | None = None
 
     def get(self) -> Agent:
+        for path in self.submissions:  # what they import is imported once in the agent
+            code_cells(path)
         if self.current is None or self.current.gone:
             if self.current is not None:
                 self.current.close()
-            self.current = Agent(self.isolation, self.limits, self.op_timeout)
+            self.current = Agent(self.isolation, self.limits, self.op_timeout, imported_libraries())
         return self.current
 
     def close(self) -> None:
@@ -496,6 +500,26 @@ def code_cells(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return _CELLS[path]
 
 
+def imported_libraries() -> tuple[str, ...]:
+    """The top-level packages the notebooks known so far import (for the agent to import once)."""
+    import ast
+
+    found: set[str] = set()
+    for _, every in _CELLS.values():
+        for cell in every:
+            try:
+                tree = compile(cell["source"], "<cell>", "exec", dont_inherit=True,
+                               flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            except (SyntaxError, ValueError):
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    found.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    found.add(node.module.split(".")[0])
+    return tuple(sorted(name for name in found if name.isidentifier()))
+
+
 def _cells_of(nb: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     from book import notebooks
 
@@ -551,10 +575,10 @@ async def nb(request: pytest.FixtureRequest, submission_path: Path, agents: Agen
     cell_timeout = float(config.getoption("--book-cell-timeout"))
     if submission_path in failures:
         pytest.fail(failures[submission_path], pytrace=False)
+    loaded, _ = code_cells(submission_path)
     agent = agents.get()
     if agent.gone:
         pytest.fail(f"the notebook could not be run: {agent.gone}", pytrace=False)
-    loaded, _ = code_cells(submission_path)
     try:
         await agent.fork()
         reply = await agent.request("load", timeout=cell_timeout * (len(loaded) + 1) + 5, cells=loaded,
