@@ -12,7 +12,7 @@ JOBS ?= auto
 # Builds and tests run with no network but loopback where the machine allows it (book/offline.py).
 OFFLINE := $(PY) -m book.offline
 
-.PHONY: book book-class test lint test-latest repeat bench lab serve start grade watch progress release execute constraints clean
+.PHONY: book book-class test test-grading lint test-latest repeat bench lab serve start grade watch progress release execute constraints clean
 
 $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -39,6 +39,11 @@ test: $(TEST_INSTALLED) lint
 	$(OFFLINE) $(PY) -m book.site --quiet
 	$(OFFLINE) $(PY) -m pytest -n $(JOBS) --dist loadfile
 	$(OFFLINE) $(PY) -m book.repeat --rounds 1 --first 2 --jobs $(JOBS)
+
+# The grader's own proof, after make test (CI runs both): every listed mistake caught by the checks
+# it names, every correct alternative at full marks under five seeds, 20 grades of a submission alike.
+test-grading: $(TEST_INSTALLED)
+	$(OFFLINE) $(PY) -m pytest tests/grading -n $(JOBS) --dist loadfile
 
 # ruff (lint) and mypy (strict) over the grader, book/grader/, and ruff over the hidden checks.
 lint: $(TEST_INSTALLED)

@@ -164,12 +164,12 @@ TEST_PARTS = {  # make test, a part at a time (each as make test runs it)
     "site build (cached)": python("-m", "book.offline", sys.executable, "-m", "book.site", "--quiet"),
     "nbval chapters": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "chapters"),
     "nbval solutions": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "solutions"),
-    "meta-tests and mutants": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q",
-                                     "tests/test_meta.py", "tests/test_mutants.py"),
+    "meta-tests": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q",
+                                     "tests/test_meta.py"),
     "site and browser tests": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "tests/test_site.py",
                                      "tests/test_browser.py", "tests/test_site_editions.py"),
     "everything else": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "tests",
-                              "--ignore=tests/test_meta.py", "--ignore=tests/test_mutants.py",
+                              "--ignore=tests/test_meta.py",
                               "--ignore=tests/test_site.py", "--ignore=tests/test_browser.py",
                               "--ignore=tests/test_site_editions.py"),
     "nbval round with another seed and time zone": python("-m", "book.offline", sys.executable, "-m", "book.repeat",
@@ -180,6 +180,9 @@ TEST_PARTS = {  # make test, a part at a time (each as make test runs it)
 def test_suite(runs: int) -> list[Figure]:
     figures = [Figure(f"make test part: {name}", *timed(command, runs=1, warmup=False), 1)
                for name, command in TEST_PARTS.items()]
+    grading_suite = timed(python("-m", "book.offline", sys.executable, "-m", "pytest", "tests/grading", "-n", "auto",
+                                 "--dist", "loadfile", "-q"), runs=1, warmup=False)
+    figures.append(Figure("make test-grading (mutants, alternatives, 20 grades)", *grading_suite, 1))
     whole = timed(["make", "test"], runs=1, warmup=False)  # minutes each: once
     figures.append(Figure("make test (installed venv)", *whole, 1, f"< {TEST_SECONDS:g} s",
                           whole[0] < TEST_SECONDS))

@@ -5,8 +5,9 @@ cache, the endpoint, each yield dependency's teardown, the response (start and e
 tasks, relative to one another. ``print()`` it for text; display it in Jupyter for a timeline.
 
 It needs no change to the app: for the one request it wraps every dependency through
-``app.dependency_overrides`` (the public way to swap a dependency), the endpoint, and
-``BackgroundTasks.add_task``, and puts everything back afterwards. Cache hits call nothing, so they
+``app.dependency_overrides`` (the public way to swap a dependency), the endpoint, and Starlette's
+``BackgroundTask`` (every background task is one, however it was scheduled), and puts everything
+back afterwards. Cache hits call nothing, so they
 are placed from the graph: FastAPI resolves sub-dependencies before their parent, in order.
 """
 
@@ -18,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 
 import httpx
-from starlette.background import BackgroundTasks
+from starlette.background import BackgroundTask
 
 from book import apps, drawing
 from book.dependency_graph import Graph, Node, _kind, _label, _post_order, graph
@@ -147,7 +148,7 @@ def _instrumented(app, seen: Graph, recorder: _Recorder):
     saved = dict(overrides)
     endpoint = seen.route.dependant
     original_endpoint = endpoint.call
-    original_add_task = BackgroundTasks.add_task
+    original_task_call = BackgroundTask.__call__
     wrappers: dict[int, object] = {}
     try:
         for node in seen.nodes()[1:]:
@@ -157,13 +158,22 @@ def _instrumented(app, seen: Graph, recorder: _Recorder):
                 overrides[node.call] = wrappers[id(node.call)]
         endpoint.call = _wrapped(original_endpoint, _label(original_endpoint), recorder, "endpoint")
 
-        def add_task(self, func, *args, **kwargs):
-            return original_add_task(self, _task(func, recorder), *args, **kwargs)
+        # Every background task is a Starlette BackgroundTask, however it was scheduled: through
+        # FastAPI's BackgroundTasks.add_task, a response's background=..., or Starlette's own.
+        async def run_task(self):
+            name = _label(self.func)
+            recorder.add("task", name, "started")
+            try:
+                await original_task_call(self)
+            except BaseException as exc:
+                recorder.add("task", name, f"failed: {type(exc).__name__}")
+                raise
+            recorder.add("task", name, "finished")
 
-        BackgroundTasks.add_task = add_task
+        BackgroundTask.__call__ = run_task
         yield
     finally:
-        BackgroundTasks.add_task = original_add_task
+        BackgroundTask.__call__ = original_task_call
         endpoint.call = original_endpoint
         overrides.clear()
         overrides.update(saved)
@@ -230,29 +240,6 @@ def _wrapped(runs, name: str, recorder: _Recorder, kind: str):
     wrapper.__wrapped__ = runs
     wrapper.__name__ = wrapper.__qualname__ = name
     return wrapper
-
-
-def _task(func, recorder: _Recorder):
-    name = _label(func)
-    if inspect.iscoroutinefunction(func):
-        async def task(*args, **kwargs):
-            recorder.add("task", name, "started")
-            try:
-                await func(*args, **kwargs)
-            except BaseException as exc:
-                recorder.add("task", name, f"failed: {type(exc).__name__}")
-                raise
-            recorder.add("task", name, "finished")
-    else:
-        def task(*args, **kwargs):
-            recorder.add("task", name, "started")
-            try:
-                func(*args, **kwargs)
-            except BaseException as exc:
-                recorder.add("task", name, f"failed: {type(exc).__name__}")
-                raise
-            recorder.add("task", name, "finished")
-    return task
 
 
 def _recording_responses(app, recorder: _Recorder):

@@ -214,3 +214,36 @@ def test_an_unknown_route_is_named_with_the_ones_that_exist():
         book.graph(app, "GET /nope")
     with pytest.raises(ValueError, match="say the method and the path"):
         book.graph(app, "/api/team")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("how", ["BackgroundTasks.add_task", "a response's background", "Starlette's BackgroundTasks"])
+async def test_a_trace_sees_every_background_task_however_it_was_scheduled(how):
+    from fastapi import BackgroundTasks
+    from fastapi.responses import JSONResponse
+    from starlette.background import BackgroundTask
+    from starlette.background import BackgroundTasks as StarletteTasks
+
+    sent = []
+
+    def send_mail(to: str) -> None:
+        sent.append(to)
+
+    app = FastAPI()
+
+    @app.post("/signup")
+    async def signup(tasks: BackgroundTasks):
+        if how == "BackgroundTasks.add_task":
+            tasks.add_task(send_mail, "ada")
+            return {"ok": True}
+        if how == "a response's background":
+            return JSONResponse({"ok": True}, background=BackgroundTask(send_mail, "ada"))
+        several = StarletteTasks()
+        several.add_task(send_mail, "ada")
+        return JSONResponse({"ok": True}, background=several)
+
+    traced = await book.trace(app, "POST", "/signup")
+    kinds = [(event.kind, event.who, event.detail) for event in traced.events]
+    assert ("task", "send_mail", "started") in kinds and ("task", "send_mail", "finished") in kinds
+    assert kinds.index(("response", "body", "sent")) < kinds.index(("task", "send_mail", "started"))
+    assert sent == ["ada"]

@@ -1,6 +1,7 @@
 """The hidden checks themselves, through the real grader end to end: every solution scores full
 marks with exit status 0, every untouched starter scores nothing, each with a complete report.
-(The plausible mistakes each check must catch are in tests/test_mutants.py.)"""
+(The plausible mistakes each check must catch, and the correct alternatives each must accept, are in
+tests/grading/, run by make test-grading.)"""
 
 import json
 import subprocess

@@ -20,7 +20,7 @@ import redis
 
 from book import ROOT, SOLUTIONS
 from tests.conftest import run_checks
-from tests.test_mutants import MUTANTS, write_mutant
+from tests.grading.test_mutants import MUTANTS, write_mutant
 
 SERVER = shutil.which("redis-server")
 if SERVER is None and os.environ.get("BOOK_REQUIRE_REDIS"):

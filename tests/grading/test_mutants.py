@@ -291,6 +291,49 @@ async def get_profile(x_user: Annotated[int, Header()]) -> dict:
     ("12-capstone", "one cache key for every organisation",
      ('self.key, self.ttl = redis, f"org:{org_id}:folders", ttl', 'self.key, self.ttl = redis, "folders", ttl'),
      {"test_the_folder_list_is_cached_per_organisation", "test_folders_belong_to_the_organisation"}),
+    # --- added with the differential checks (issue 20): what learners got wrong in a trial ---
+    ("09-background-work", "the task is scheduled twice", (
+        "    tasks.add_task(send_welcome, mailer, body.email)\n",
+        "    tasks.add_task(send_welcome, mailer, body.email)\n    tasks.add_task(send_welcome, mailer, body.email)\n"),
+     {"test_a_failing_mailer_changes_nothing_for_the_client", "test_signup_sends_one_welcome_mail", "test_the_mail_is_a_task_that_runs_after_the_response", "test_the_mailer_comes_through_the_dependency"}),
+    ("09-background-work", "the signup answers 200, not 201",
+     ('@app.post("/signup", status_code=201)', '@app.post("/signup")'), {"test_a_failing_mailer_changes_nothing_for_the_client", "test_signup_sends_one_welcome_mail", "test_the_mailer_comes_through_the_dependency"}),
+    ("09-background-work", "a failing mailer is swallowed without a word",
+     ("    except Exception:\n        FAILED.append(email)", "    except Exception:\n        pass"), {"test_a_failing_mailer_changes_nothing_for_the_client"}),
+    ("09-background-work", "the mail has the wrong subject",
+     ('mailer.send(email, "Welcome!")', 'mailer.send(email, "Welcome")'), {"test_signup_sends_one_welcome_mail", "test_the_mailer_comes_through_the_dependency"}),
+    ("09-background-work", "MailerDep wraps get_mailer in a lambda",
+     ("MailerDep = Annotated[Mailer, Depends(get_mailer)]",
+      "MailerDep = Annotated[Mailer, Depends(lambda: get_mailer())]"), {"test_a_failing_mailer_changes_nothing_for_the_client", "test_the_mailer_comes_through_the_dependency"}),
+    ("11-router-scopes", "an unknown token is 403",
+     ('raise HTTPException(401, "Not authenticated", headers={"WWW-Authenticate": "Bearer"})',
+      'raise HTTPException(403, "Not authenticated", headers={"WWW-Authenticate": "Bearer"})'), {"test_every_token_on_every_route", "test_refusals_carry_the_right_challenge"}),
+    ("11-router-scopes", "a missing scope is 401",
+     ('raise HTTPException(403, f"missing scopes {missing}",', 'raise HTTPException(401, f"missing scopes {missing}",'),
+     {"test_every_token_on_every_route", "test_refusals_carry_the_right_challenge"}),
+    ("11-router-scopes", "DELETE asks for notes:write, not notes:admin",
+     ('@notes.delete("", dependencies=[Security(get_token_scopes, scopes=["notes:admin"])])',
+      '@notes.delete("", dependencies=[Security(get_token_scopes, scopes=["notes:write"])])'), {"test_each_scope_is_declared_where_it_belongs", "test_every_token_on_every_route", "test_openapi_lists_the_scopes", "test_refusals_carry_the_right_challenge"}),
+    ("11-router-scopes", "POST answers the title without adding the note",
+     ("    NOTES.append(title)\n", ""), {"test_the_routes_do_their_job"}),
+    ("11-router-scopes", "the scopes asked for are never compared",
+     ("    missing = [scope for scope in required.scopes if scope not in granted]", "    missing = []"), {"test_every_token_on_every_route", "test_refusals_carry_the_right_challenge"}),
+    ("11-router-scopes", "the request counter is on the router, not the app",
+     ('app = FastAPI(title="Notes", dependencies=[Depends(count_request)])\n'
+      'notes = APIRouter(prefix="/notes", dependencies=[Security(get_token_scopes, scopes=["notes:read"])])',
+      'app = FastAPI(title="Notes")\n'
+      'notes = APIRouter(prefix="/notes", dependencies=[Depends(count_request),\n'
+      '                                                 Security(get_token_scopes, scopes=["notes:read"])])'),
+     {"test_the_app_wide_dependency_runs_once_per_request"}),
+    ("10-testing-overrides", "the list test only checks the status code",
+     ('    response = await client.get("/bookmarks")\n    assert response.json() == ["https://bob.example"], response.text',
+      '    response = await client.get("/bookmarks")\n    assert response.status_code == 200, response.text'),
+     {"test_you_catch_a_list_of_everyones_bookmarks"}),
+    ("10-testing-overrides", "no test posts the same URL twice",
+     ('    assert (await client.post("/bookmarks", params={"url": "https://x.example"})).status_code == 201\n'
+      '    assert (await client.post("/bookmarks", params={"url": "https://x.example"})).status_code == 409',
+      '    assert (await client.post("/bookmarks", params={"url": "https://x.example"})).status_code == 201'),
+     {"test_you_catch_duplicate_bookmarks"}),
 ]
 
 
