@@ -200,8 +200,9 @@ def batch(runs: int) -> list[Figure]:
             learner.mkdir()
             shutil.copy(pool[number % len(pool)], learner)
         notebooks = sorted(str(path) for path in Path(folder).glob("*/*.ipynb"))
-        one, two = timed_together([python("-m", "book", "grade", *notebooks, "--jobs", str(jobs), "--csv", os.devnull)
-                                   for jobs in (1, 2)], runs=runs, warmup=False, ok=(0, 1))
+        one, two = timed_together([python("-m", "book", "grade", *notebooks, "--jobs", str(jobs), "--csv",
+                                          str(Path(folder) / f"grades-{jobs}.csv")) for jobs in (1, 2)],
+                                  runs=runs, warmup=False, ok=(0, 1))
     speedup = one[0] / two[0]
     return [Figure(f"batch: {BATCH_SIZE} submissions, --jobs 1", *one, runs),
             Figure(f"batch: {BATCH_SIZE} submissions, --jobs 2", *two, runs,

@@ -287,6 +287,7 @@ def test_a_reported_check_the_module_does_not_declare_voids_the_grade(tmp_path):
         ([str(SOLUTION), "--jobs", "0"], "must be 1 or more"),
         ([str(SOLUTION), "--jobs", "two"], "not a whole number"),
         ([str(SOLUTION), "--resume"], "--resume needs --jsonl FILE or --csv FILE"),
+        ([str(SOLUTION), str(SOLUTION), "--csv", "/no/such/folder/grades.csv"], "cannot be written"),
     ],
 )
 def test_bad_command_line_input_gets_one_line_and_a_non_zero_exit(args, reason, tmp_path):

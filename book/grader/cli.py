@@ -113,7 +113,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
         results = [runner.grade(paths[0], exercise, options)]
     else:
         skip = batch.done_before(args.csv, args.jsonl) if args.resume else {}
-        outputs = batch.Outputs(args.csv, args.jsonl, batch.columns_for(paths, exercise), args.resume)
+        try:
+            outputs = batch.Outputs(args.csv, args.jsonl, batch.columns_for(paths, exercise), args.resume)
+        except OSError as exc:
+            raise UsageError(f"{str(exc.filename)[:160]}: cannot be written ({exc.strerror})") from None
         try:
             results = batch.grade_all(paths, exercise=exercise, options=options, jobs=args.jobs, outputs=outputs,
                                       skip=skip, progress=batch.progress_line if len(paths) > 1 else None)
@@ -128,7 +131,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
             full = sum(result.passed for result in results)
             print(f"\n{len(results)} submissions graded, {full} with full marks")
     if args.gradescope:
-        render.write_gradescope(results[0], args.gradescope)
+        try:
+            render.write_gradescope(results[0], args.gradescope)
+        except OSError as exc:
+            raise UsageError(f"--gradescope {str(args.gradescope)[:160]}: cannot be written ({exc.strerror})") from None
     return 0 if all(result.passed for result in results) else 1
 
 

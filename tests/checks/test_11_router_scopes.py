@@ -3,10 +3,15 @@
 Every token on every route; the 401 and 403 headers; where each scope is declared; what OpenAPI
 shows; and the app-wide dependency running once per request. Besides the given demo tokens, each
 grade grants made-up tokens made-up scopes (in TOKEN_SCOPES), and the expected answers come from a
-model of the exercise's rules.
+model of the exercise's rules. A differential check then drives the learner's app and the reference
+with the same sequences of requests (book.grader.differential).
 """
 
+from hypothesis import strategies as st
+from hypothesis.stateful import invariant, rule
+
 from book.grader.checks import agent_side, check, expect, expect_response
+from book.grader.differential import Machine, differential  # noqa: F401  (a fixture)
 
 EXERCISE = "11-router-scopes"
 
@@ -184,3 +189,53 @@ async def test_the_app_wide_dependency_runs_once_per_request(nb, client, rng):
     counted = len(await nb.value("REQUESTS")) - before
     expect(counted == 1, called=f"GET {path}, a route added to the app, outside the router",
            got=f"count_request ran {counted} times", expected="once: every request to the app is counted")
+
+
+class Notes(Machine):
+    """Any sequence of requests, made-up tokens granted made-up scopes along the way, as the reference
+    answers them: statuses, bodies, challenges, the notes kept, the requests counted."""
+
+    def __init__(self):
+        super().__init__()
+        self.granted = []
+
+    @rule(name=st.text(alphabet="abcdefghijkmnpqrstuvwxyz", min_size=3, max_size=8),
+          scopes=st.lists(st.sampled_from([READ, WRITE, ADMIN]), unique=True))
+    def grant_a_token(self, name, scopes):
+        token = f"made-up-{name}"
+        self.step(f"TOKEN_SCOPES[{token!r}] = {scopes}")
+        self.call(lambda nb: nb.call(grant, token, scopes))
+        self.granted.append(token)
+
+    @rule(method=st.sampled_from(["GET", "POST", "DELETE"]),
+          who=st.sampled_from(["given", "given", "given", "granted", "none", "unknown"]), pick=st.integers(0, 50),
+          title=st.text(alphabet="abcdefghij XYZ0123456789-", min_size=1, max_size=12))
+    def request(self, method, who, pick, title):
+        tokens = {"given": list(GIVEN_TOKENS), "granted": self.granted, "none": [None],
+                  "unknown": [f"nobody-{pick}"]}[who] or [None]
+        token = tokens[pick % len(tokens)]
+        params = {"title": title} if method == "POST" else None
+        learner, reference = self.send(method, "/notes", params=params, headers=bearer(token))
+        self.same(learner, reference, headers=("www-authenticate",))
+        if method != "GET" and reference.status_code < 300:  # what changed, read back
+            self.same(*self.send("GET", "/notes", headers=bearer("admin-token")))
+
+    def tour(self):
+        self.grant_a_token("everything", [READ, WRITE, ADMIN])
+        for method in ("GET", "POST", "DELETE", "POST", "GET"):
+            for who in ("given", "granted", "none", "unknown"):
+                for pick in range(len(GIVEN_TOKENS) if who == "given" else 1):
+                    self.request(method, who, pick, f"Note {method} {pick}")
+                    self.every_request_counted()
+
+    @invariant()
+    def every_request_counted(self):
+        learner, reference = self.call(lambda nb: nb.value("REQUESTS", default=[]))
+        self.agree("requests counted", len(learner), len(reference))
+
+
+@check(points=3, hint="""In some sequence of requests, tokens and scopes, your app answers differently from
+    what the exercise asks. The sequence shown is the shortest found: replay it in your notebook and
+    compare each answer, its status and its WWW-Authenticate header, with the rules of the exercise.""")
+async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
+    await differential.run(Notes, examples=12, steps=8)
