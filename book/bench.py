@@ -124,8 +124,11 @@ def grading(exercises: list[str], runs: int) -> list[Figure]:
             notebook = folder / f"{slug}.ipynb"
             grade = python("-m", "book", "grade", str(notebook), "--exercise", slug[:2])
             # the sandbox's cost: the same grade without it, for the solutions
+            # hypothesis's pytest plugin (loaded by every plain pytest since it is installed) left out:
+            # the floor is what running the notebook costs
             commands = [python("-m", "pytest", str(notebook), "--nbval", "--nbval-current-env", "-q",
-                               "-p", "no:cacheprovider", "-p", "no:xdist", "-o", "addopts="), grade]
+                               "-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:hypothesispytest",
+                               "-o", "addopts="), grade]
             if kind == "solution":
                 commands.append([*grade, "--no-sandbox"])
             bare, graded, *plain = timed_together(commands, runs=runs, ok=(0, 1))

@@ -22,10 +22,12 @@ import json
 import os
 import select
 import signal
+import socket
 import sys
 import threading
 import traceback
 import types
+from dataclasses import dataclass
 from typing import Any
 
 from book.grader import wire
@@ -63,6 +65,15 @@ class Channel:
             os.dup2(null, fd)
         os.close(null)
         self.lock = threading.Lock()
+
+    @classmethod
+    def over(cls, sock: int) -> Channel:
+        """A channel over one socket (a notebook process's, to the zygote)."""
+        channel = cls.__new__(cls)
+        channel.read_fd = channel.write_fd = sock
+        channel.control_fd = None
+        channel.lock = threading.Lock()
+        return channel
 
     def send(self, message: dict[str, Any]) -> None:
         with self.lock:
@@ -132,11 +143,24 @@ class NotebookProcess:
         self.done = asyncio.Event()
         self._serving: Any = None  # the lifespan's context manager, while the app is served
 
-    def run(self) -> None:
+    def run(self, first: dict[str, Any] | None = None) -> None:
+        """Serve requests until "end"; with `first`, load the notebook before anything else and
+        send how that went as the first message."""
         asyncio.set_event_loop(self.loop)
+        if first is not None:
+            self.loop.run_until_complete(self._load_first(first))
+        else:
+            self.channel.send({"loaded": None})
         reader = threading.Thread(target=self._read, daemon=True)
         reader.start()
         self.loop.run_until_complete(self.done.wait())
+
+    async def _load_first(self, message: dict[str, Any]) -> None:
+        try:
+            answer = await self.op_load(message)
+        except Exception as exc:
+            answer = {"loaded": False, "error": error_line(exc)}
+        self.channel.send(answer)
 
     def _read(self) -> None:
         while True:
@@ -148,8 +172,6 @@ class NotebookProcess:
                 self.loop.call_soon_threadsafe(self.done.set)
                 return
             self.loop.call_soon_threadsafe(self._start, message)
-            if message.get("op") == "end":  # what follows is the zygote's ("fork" for the next check)
-                return
 
     def _start(self, message: dict[str, Any]) -> None:
         self.loop.create_task(self._answer(message))
@@ -286,34 +308,45 @@ async def _maybe_await(value: Any) -> Any:
     return value
 
 
-def zygote(channel: Channel, warm: tuple[str, ...] = ()) -> int:
-    """Wait for "fork"; run each check's process to its end; repeat until the judge closes."""
-    for name in (*WARM_IMPORTS, *(WARMABLE[root] for root in warm if root in WARMABLE)):
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
-    channel.send({"ready": True, "pid": os.getpid()})
-    while True:
-        try:
-            message = wire.receive(channel.read_fd)
-        except wire.WireError:
-            return 2
-        if message is None or message.get("op") == "quit":
-            return 0
-        if message.get("op") != "fork":
-            channel.send({"id": message.get("id"), "ok": False, "error": "no notebook process is running"})
-            continue
-        pid = os.fork()
-        if pid == 0:
-            _child(channel, message.get("id"))
-        channel.send({"event": "exited", "status": _wait(pid, channel.control_fd)})
+@dataclass
+class Child:
+    """A notebook process of the zygote's, and its end of their socket pair."""
+
+    pid: int
+    sock: int
+    key: str = ""  # what it loaded (a hash of the cells and settings): a spare is handed out only for the same
+    loaded: dict[str, Any] | None = None  # its answer to the load, once it came
+    open: bool = True
 
 
-def _child(channel: Channel, number: Any) -> None:
+def _load_key(message: dict[str, Any]) -> str:
+    import hashlib
+
+    wanted = {name: message.get(name) for name in ("cells", "name", "cell_timeout")}
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()
+
+
+def _spawn(channel: Channel, load: dict[str, Any] | None, others: list[Child]) -> Child:
+    """Fork a notebook process; with `load`, it loads the notebook at once and says how that went."""
+    parent_end, child_end = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        parent_end.close()
+        for fd in (channel.read_fd, channel.write_fd, channel.control_fd, *(other.sock for other in others)):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        _child(child_end.detach(), load)
+    child_end.close()
+    return Child(pid, parent_end.detach(), _load_key(load) if load is not None else "")
+
+
+def _child(sock: int, load: dict[str, Any] | None) -> None:
     status = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        channel.send({"id": number, "ok": True, "pid": os.getpid()})
-        NotebookProcess(channel).run()
+        process = NotebookProcess(Channel.over(sock))
+        process.run(first=load)
     except BaseException:  # never back into the zygote's loop
         status = 70
         with contextlib.suppress(Exception):
@@ -322,22 +355,119 @@ def _child(channel: Channel, number: Any) -> None:
         os._exit(status)
 
 
-def _wait(pid: int, control_fd: int | None) -> int:
-    """Wait for the check's process to end; a byte on the control line kills it first."""
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        if control_fd is None:
-            _, status = os.waitpid(pid, 0)
-            return os.waitstatus_to_exitcode(status)
-        ready, _, _ = select.select([control_fd], [], [], 0.05)
-        if ready:
-            if not os.read(control_fd, 1):  # the judge has gone: so does everything here
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                os._exit(0)
-            os.kill(pid, signal.SIGKILL)
+def zygote(channel: Channel, warm: tuple[str, ...] = ()) -> int:
+    """Route the judge's requests to the notebook process of the check under way; keep a spare.
+
+    "take" hands out a process with the notebook loaded: the spare, loaded while the previous check
+    ran, when it loaded the same cells, or a new one; then another spare starts loading. "fork"
+    hands out a process with nothing loaded. Any other request goes to the process handed out,
+    whose answers come back; when it ends, the judge hears "exited". One byte on the control line
+    kills it (a check that overran).
+    """
+    for name in (*WARM_IMPORTS, *(WARMABLE[root] for root in warm if root in WARMABLE)):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    channel.send({"ready": True, "pid": os.getpid()})
+    current: Child | None = None
+    spare: Child | None = None
+    try:
+        while True:
+            watched = [channel.read_fd, *([channel.control_fd] if channel.control_fd is not None else [])]
+            watched += [child.sock for child in (current, spare) if child is not None and child.open]
+            ready, _, _ = select.select(watched, [], [])
+            if channel.control_fd in ready:
+                if not os.read(channel.control_fd, 1):
+                    return 0  # the judge has gone
+                if current is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(current.pid, signal.SIGKILL)
+            if spare is not None and spare.open and spare.sock in ready and spare.loaded is None:
+                spare.loaded = _first_answer(spare)
+            if current is not None and current.open and current.sock in ready:
+                current = _forward(channel, current)
+            if channel.read_fd in ready:
+                message = wire.receive(channel.read_fd)
+                if message is None or message.get("op") == "quit":
+                    return 0
+                current, spare = _handle(channel, message, current, spare)
+    except wire.WireError:
+        return 2
+    finally:
+        for child in (current, spare):
+            if child is not None:
+                _stop(child)
+
+
+def _first_answer(child: Child) -> dict[str, Any]:
+    try:
+        answer = wire.receive(child.sock)
+    except wire.WireError:
+        answer = None
+    if answer is None:
+        child.open = False
+        return {"loaded": False, "error": "the notebook's process ended while loading (os._exit, or a crash?)"}
+    return answer
+
+
+def _forward(channel: Channel, child: Child) -> Child | None:
+    """Pass one answer of the process under way to the judge; at its end, say so and reap it."""
+    try:
+        answer = wire.receive(child.sock)
+    except wire.WireError:
+        answer = None
+    if answer is not None:
+        channel.send(answer)
+        return child
+    child.open = False
+    os.close(child.sock)
+    _, status = os.waitpid(child.pid, 0)
+    channel.send({"event": "exited", "status": os.waitstatus_to_exitcode(status)})
+    return None
+
+
+def _handle(channel: Channel, message: dict[str, Any], current: Child | None,
+            spare: Child | None) -> tuple[Child | None, Child | None]:
+    number, op = message.get("id"), message.get("op")
+    if op in ("take", "fork"):
+        if current is not None:
+            channel.send({"id": number, "ok": False, "error": "a notebook process is still running"})
+            return current, spare
+        if op == "fork":
+            current = _spawn(channel, None, [c for c in (spare,) if c is not None])
+            current.loaded = _first_answer(current)  # {"loaded": None}: nothing to load
+            channel.send({"id": number, "ok": True, "pid": current.pid})
+            return current, spare
+        if spare is not None and (spare.key != _load_key(message) or not spare.open):
+            _stop(spare)
+            spare = None
+        if spare is None:
+            current = _spawn(channel, message, [])
+        else:
+            current, spare = spare, None
+        if current.loaded is None:
+            current.loaded = _first_answer(current)
+        # the next check's process loads while this check runs
+        spare = _spawn(channel, message, [current])
+        channel.send({"id": number, "ok": True, "pid": current.pid, **current.loaded})
+        if not current.open:  # it died while loading: the judge hears it ended
+            _, status = os.waitpid(current.pid, 0)
+            channel.send({"event": "exited", "status": os.waitstatus_to_exitcode(status)})
+            current = None
+        return current, spare
+    if current is None or not current.open:
+        channel.send({"id": number, "ok": False, "error": "no notebook process is running"})
+        return current, spare
+    wire.send(current.sock, message)
+    return current, spare
+
+
+def _stop(child: Child) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(child.pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.close(child.sock)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(child.pid, 0)
 
 
 def main(argv: list[str] | None = None) -> int:

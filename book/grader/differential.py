@@ -53,9 +53,7 @@ class Side:
 
     async def start(self) -> None:
         loaded, _ = code_cells(self.path)
-        await self.agent.fork()
-        reply = await self.agent.request("load", timeout=self.cell_timeout * (len(loaded) + 1) + 5, cells=loaded,
-                                         name=self.path.name, cell_timeout=self.cell_timeout)
+        reply = await self.agent.take(loaded, self.path.name, self.cell_timeout)
         if not reply.get("ok") or not reply.get("loaded"):
             raise AgentGone(f"the notebook did not run to the end: {reply.get('error', 'no reason given')}")
         self.notebook = Notebook(self.agent, self.path)
@@ -231,6 +229,8 @@ def differential(request: pytest.FixtureRequest, agents: Agents, submission_path
     """The learner's app and the exercise's reference, for a differential check (see the module's docstring)."""
     config = request.config
     if REFERENCE not in config.stash:
+        # Started from this (the main) thread: an agent dies with the thread that started it
+        # (PR_SET_PDEATHSIG follows the thread, not the process).
         config.stash[REFERENCE] = reference = Agents(config)
         config.add_cleanup(reference.close)
     exercise = getattr(request.module, "EXERCISE", "")

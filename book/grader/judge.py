@@ -250,9 +250,18 @@ class Agent:
             os.write(self.control, b"k")
 
     async def fork(self) -> None:
+        """A notebook process with nothing loaded (to run every cell, or the notebook's own tests)."""
         self.exited.clear()
         await self.request("fork")
         self.child_alive = True
+
+    async def take(self, cells: list[dict[str, Any]], name: str, cell_timeout: float) -> dict[str, Any]:
+        """A notebook process with the notebook loaded (the agent loads the next one meanwhile)."""
+        self.exited.clear()
+        reply = await self.request("take", timeout=cell_timeout * (len(cells) + 1) + 5, cells=cells, name=name,
+                                   cell_timeout=cell_timeout)
+        self.child_alive = bool(reply.get("ok"))
+        return reply
 
     async def end(self) -> None:
         """End the notebook process of this check, and wait until it is gone."""
@@ -580,9 +589,7 @@ async def nb(request: pytest.FixtureRequest, submission_path: Path, agents: Agen
     if agent.gone:
         pytest.fail(f"the notebook could not be run: {agent.gone}", pytrace=False)
     try:
-        await agent.fork()
-        reply = await agent.request("load", timeout=cell_timeout * (len(loaded) + 1) + 5, cells=loaded,
-                                    name=submission_path.name, cell_timeout=cell_timeout)
+        reply = await agent.take(loaded, submission_path.name, cell_timeout)
     except AgentGone as exc:
         failures[submission_path] = f"the notebook did not run to the end: {exc}"
         await agent.end()

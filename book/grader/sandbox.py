@@ -163,7 +163,8 @@ PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent() -> None:  # pragma: no cover - runs in the child, between fork and exec
-    """Have the kernel kill this process when its parent dies (Linux)."""
+    """Have the kernel kill this process when its parent dies (Linux). Mind that "parent" is the
+    thread that started it: a process started from a thread that ends is killed then."""
     if _LIBC is not None:
         _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
