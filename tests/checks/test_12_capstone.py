@@ -123,16 +123,19 @@ async def redis_set(ctx, key, value):
 
 
 @agent_side
-def redis_down(ctx):
-    """A Redis client whose every command fails as when the server is unreachable."""
+def redis_down(ctx, how):
+    """A Redis client whose every command fails as when the server refuses connections ("refused")
+    or never answers ("hung": a timeout)."""
     import redis.exceptions
+
+    error = redis.exceptions.ConnectionError if how == "refused" else redis.exceptions.TimeoutError
 
     class RedisDown:
         """Every command (get, set, setex, delete, expire, ...) fails; so does a pipeline's."""
 
         def __getattr__(self, name):
             async def command(*args, **kwargs):
-                raise redis.exceptions.ConnectionError("Redis is down")
+                raise error("Redis is down")
 
             return command
 
@@ -380,15 +383,20 @@ async def test_writes_forget_the_cached_list(shelf, rng):
                     called="GET /folders after the folder was deleted")
 
 
-@check(points=1, hint="""Catch redis.exceptions.ConnectionError in the cache's get (a miss), put and
-    forget (nothing to do): with Redis down the API answers from the database.""")
+@check(points=1, hint="""With Redis down, refusing connections or timing out, the API answers from the
+    database: the cache's get is a miss, its put and forget do nothing. Which exception class covers
+    every way a Redis command fails?""")
 async def test_a_redis_outage_costs_only_the_cache(shelf, rng):
-    name = made_up(rng)[0]
-    await shelf.nb.override_value("get_redis", await shelf.nb.call(redis_down))
-    created = await shelf.client.post("/folders", params={"name": name}, headers=shelf.headers("ada"))
-    expect_response(created, status=201, called="POST /folders with Redis down")
-    expect_response(await shelf.client.get("/folders", headers=shelf.headers("ada")), status=200,
-                    json=[{"id": created.json()["id"], "name": name}], called="GET /folders with Redis down")
+    made = []
+    for how in ("refused", "hung"):
+        name = made_up(rng)[0]
+        await shelf.nb.override_value("get_redis", await shelf.nb.call(redis_down, how))
+        down = "Redis down" + (" (a timeout)" if how == "hung" else "")
+        created = await shelf.client.post("/folders", params={"name": name}, headers=shelf.headers("ada"))
+        expect_response(created, status=201, called=f"POST /folders with {down}")
+        made.append({"id": created.json()["id"], "name": name})
+        expect_response(await shelf.client.get("/folders", headers=shelf.headers("ada")), status=200,
+                        json=made, called=f"GET /folders with {down}")
 
 
 @check(points=1, hint="""Declare the user check once, on the router itself rather than on each of its

@@ -187,7 +187,7 @@ async def get_profile(x_user: Annotated[int, Header()]) -> dict:
     ("08-redis-cache", "a Redis error on read is not caught",
      ("""        try:
             raw = await self.redis.get(self.key(name))
-        except redis.exceptions.ConnectionError:
+        except redis.exceptions.RedisError:
             return None""", """        raw = await self.redis.get(self.key(name))"""),
      {"test_a_redis_outage_gives_uncached_answers"}),
     ("09-background-work", "the mail is sent in the endpoint, before the response",
@@ -280,7 +280,7 @@ async def get_profile(x_user: Annotated[int, Header()]) -> dict:
      {"test_writes_forget_the_cached_list"}),
     ("12-capstone", "the cache lets a Redis outage through on reads",
      ("""            raw = await self.redis.get(self.key)
-        except redis.exceptions.ConnectionError:""", """            raw = await self.redis.get(self.key)
+        except redis.exceptions.RedisError:""", """            raw = await self.redis.get(self.key)
         except KeyError:"""),
      {"test_a_redis_outage_costs_only_the_cache"}),
     ("12-capstone", "the router does not ask for a user; only the routes do",
@@ -333,6 +333,18 @@ async def get_profile(x_user: Annotated[int, Header()]) -> dict:
       '    assert (await client.post("/bookmarks", params={"url": "https://x.example"})).status_code == 409',
       '    assert (await client.post("/bookmarks", params={"url": "https://x.example"})).status_code == 201'),
      {"test_you_catch_duplicate_bookmarks"}),
+    ("08-redis-cache", "the cache catches ConnectionError only, so a timeout escapes",
+     ("""        try:
+            raw = await self.redis.get(self.key(name))
+        except redis.exceptions.RedisError:""", """        try:
+            raw = await self.redis.get(self.key(name))
+        except redis.exceptions.ConnectionError:"""),
+     {"test_a_redis_outage_gives_uncached_answers"}),
+    ("12-capstone", "the cache catches ConnectionError only, so a timeout escapes",
+     ("""            raw = await self.redis.get(self.key)
+        except redis.exceptions.RedisError:""", """            raw = await self.redis.get(self.key)
+        except redis.exceptions.ConnectionError:"""),
+     {"test_a_redis_outage_costs_only_the_cache"}),
 ]
 
 
