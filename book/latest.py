@@ -28,7 +28,7 @@ from book.junit import Broken, broken
 
 MOVING = ("fastapi", "starlette", "pydantic", "sqlalchemy", "httpx", "aiosqlite", "fakeredis")
 # Released in step with one of MOVING, so their pins would hold it back.
-IN_STEP = ("pydantic-core", "annotated-types", "typing-inspection", "annotated-doc", "redis", "anyio",
+IN_STEP = ("pydantic-core", "pydantic-settings", "annotated-types", "typing-inspection", "annotated-doc", "redis", "anyio",
            "typing-extensions", "greenlet")
 VENV = ROOT / ".venv-latest"  # .venv-latest-pre with --pre: a pre-release left installed is never downgraded
 OUT = ROOT / "_build" / "latest"
