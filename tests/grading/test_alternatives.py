@@ -77,12 +77,16 @@ async def signup(body: SignupIn, welcome: Annotated[object, Depends(welcomer)]) 
         FAILED.append(email)"""),
     ]),
     ("11-router-scopes", "the route scopes as Security parameters, not decorator dependencies", [
-        ("""@notes.post("", status_code=201, dependencies=[Security(get_token_scopes, scopes=["notes:write"])])
-async def add_note(title: str) -> dict:""", """@notes.post("", status_code=201)
-async def add_note(title: str, _: Annotated[list[str], Security(get_token_scopes, scopes=["notes:write"])]) -> dict:"""),
-        ("""@notes.delete("", dependencies=[Security(get_token_scopes, scopes=["notes:admin"])])
+        ("""@notes.post("", status_code=201, dependencies=[Security(get_token_scopes, scopes=["notes:read", "notes:write"])])
+async def add_note(title: str) -> dict:""", """WRITE = ["notes:read", "notes:write"]
+ADMIN = ["notes:read", "notes:admin"]
+
+
+@notes.post("", status_code=201)
+async def add_note(title: str, _: Annotated[list[str], Security(get_token_scopes, scopes=WRITE)]) -> dict:"""),
+        ("""@notes.delete("", dependencies=[Security(get_token_scopes, scopes=["notes:read", "notes:admin"])])
 async def delete_notes() -> dict:""", """@notes.delete("")
-async def delete_notes(_: Annotated[list[str], Security(get_token_scopes, scopes=["notes:admin"])]) -> dict:"""),
+async def delete_notes(_: Annotated[list[str], Security(get_token_scopes, scopes=ADMIN)]) -> dict:"""),
     ]),
     ("11-router-scopes", "a sync scope check with sets", [
         ("""async def get_token_scopes(required: SecurityScopes, token: Annotated[str, Depends(oauth2)]) -> list[str]:
