@@ -12,7 +12,8 @@ from book.grader import cli, manifest
 
 def cmd_release(args) -> int:
     try:
-        changes = release.plan() if args.check else release.release()
+        drafts = frozenset(manifest.number_of(f"{number}-") or number for number in args.draft)
+        changes = release.plan(drafts=drafts) if args.check else release.release(drafts=drafts)
     except (release.MarkerError, manifest.ManifestError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 2
@@ -53,6 +54,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("release", help="write exercises/ from solutions/")
     p.add_argument("--check", action="store_true", help="only report whether exercises/ is up to date (exit 1 if not)")
+    p.add_argument("--draft", action="append", default=[], metavar="NN",
+                   help="an exercise (04, 04-fix) whose current version is still being written: replace its "
+                        "fingerprints instead of asking for a new version (never for a version learners have)")
     p.set_defaults(run=cmd_release)
 
     cli.add_commands(commands)

@@ -122,7 +122,7 @@ def grading(exercises: list[str], runs: int) -> list[Figure]:
     for slug in exercises:
         for kind, folder in (("solution", SOLUTIONS), ("starter", EXERCISES)):
             notebook = folder / f"{slug}.ipynb"
-            grade = python("-m", "book", "grade", str(notebook), "--exercise", slug[:2])
+            grade = python("-m", "book", "grade", str(notebook), "--exercise", manifest.number_of(slug))
             # the sandbox's cost: the same grade without it, for the solutions
             # hypothesis's pytest plugin (loaded by every plain pytest since it is installed) left out:
             # the floor is what running the notebook costs
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     slugs = sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
     if args.exercises:
         wanted = [number.strip() for number in args.exercises.split(",")]
-        chosen = [slug for slug in slugs if slug[:2] in wanted]
+        chosen = [slug for slug in slugs if manifest.number_of(slug) in wanted]
         if len(chosen) != len(wanted):
             parser.error(f"--exercises {args.exercises}: not every number names an exercise")
         slugs = chosen

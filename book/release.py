@@ -11,7 +11,20 @@ In the exercise, the region becomes a stub at the same indentation:
     # TODO: define the three aliases
     raise NotImplementedError("define the three aliases")
 
-The text after ``BEGIN SOLUTION:`` is the instruction (optional). Outputs and execution counts
+The text after ``BEGIN SOLUTION:`` is the instruction (optional).
+
+A fix-the-bug exercise ships code that looks right and is not. Its region holds the fix, then,
+after ``### BUGGY``, the code as the exercise ships it, commented out (as Jupyter's toggle-comment
+writes it) so that the solution runs the fix:
+
+    ### BEGIN SOLUTION
+    async with SessionLocal() as session:
+    ### BUGGY
+    # async with SHARED as session:
+    ### END SOLUTION
+
+In the exercise the region becomes the buggy code, uncommented, with no marker and no TODO: finding
+the place is the learner's job. Outputs and execution counts
 are cleared, cell metadata keeps only tags, and the notebook is marked not to be executed by the
 site build (a starter raises by design).
 
@@ -32,6 +45,8 @@ from book.grader import manifest
 
 BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION(?::\s*(?P<instruction>.*?))?\s*$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")
+BUGGY = re.compile(r"^\s*### BUGGY\s*$")
+COMMENTED = re.compile(r"^(?P<indent>\s*)# ?(?P<code>.*)$")
 DEFAULT_INSTRUCTION = "write your code here"
 NOTEBOOK_METADATA_KEPT = ("kernelspec", "language_info")
 
@@ -44,6 +59,7 @@ def stub_source(source: str, *, where: str = "cell") -> str:
     """Replace every solution region in one cell's source by a stub."""
     out: list[str] = []
     region: re.Match | None = None
+    buggy: list[str] | None = None  # the shipped code of a fix-the-bug region, once ### BUGGY is seen
     for number, line in enumerate(source.splitlines(), start=1):
         begin, end = BEGIN.match(line), END.match(line)
         if begin:
@@ -53,11 +69,23 @@ def stub_source(source: str, *, where: str = "cell") -> str:
         elif end:
             if not region:
                 raise MarkerError(f"{where}, line {number}: END SOLUTION without BEGIN SOLUTION")
-            indent = region["indent"]
-            instruction = region["instruction"] or DEFAULT_INSTRUCTION
-            out.append(f"{indent}# TODO: {instruction}")
-            out.append(f"{indent}raise NotImplementedError({instruction!r})")
-            region = None
+            if buggy is not None:
+                out.extend(buggy)
+            else:
+                indent = region["indent"]
+                instruction = region["instruction"] or DEFAULT_INSTRUCTION
+                out.append(f"{indent}# TODO: {instruction}")
+                out.append(f"{indent}raise NotImplementedError({instruction!r})")
+            region, buggy = None, None
+        elif BUGGY.match(line):
+            if not region or buggy is not None:
+                raise MarkerError(f"{where}, line {number}: ### BUGGY outside a solution region, or twice in one")
+            buggy = []
+        elif buggy is not None:
+            commented = COMMENTED.match(line)
+            if line.strip() and not (commented and line.lstrip().startswith("#")):
+                raise MarkerError(f"{where}, line {number}: after ### BUGGY every line is commented out")
+            buggy.append(f"{commented['indent']}{commented['code']}".rstrip() if line.strip() and commented else "")
         elif not region:
             out.append(line)
     if region:
@@ -126,7 +154,8 @@ class Change:
     action: str  # "write" or "remove"
 
 
-def plan(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: Path = CHECKS) -> list[Change]:
+def plan(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: Path = CHECKS,
+         drafts: frozenset[str] = frozenset()) -> list[Change]:
     """What release would change, without changing anything."""
     changes = []
     wanted = set()
@@ -141,16 +170,18 @@ def plan(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: P
         if stale.name not in wanted:
             changes.append(Change(stale, "remove"))
     target = exercises / manifest.MANIFEST.name
-    if not target.exists() or target.read_text(encoding="utf-8") != manifest_text(solutions, exercises, checks_dir, texts):
+    if not target.exists() or target.read_text(encoding="utf-8") != manifest_text(solutions, exercises, checks_dir,
+                                                                                  texts, drafts):
         changes.append(Change(target, "write"))
     return changes
 
 
-def manifest_text(solutions: Path, exercises: Path, checks_dir: Path, starters: dict[str, str]) -> str:
+def manifest_text(solutions: Path, exercises: Path, checks_dir: Path, starters: dict[str, str],
+                  drafts: frozenset[str] = frozenset()) -> str:
     """The manifest for these solutions; raises manifest.ManifestError for one that cannot be released."""
     path = exercises / manifest.MANIFEST.name
     previous = manifest.from_json(path.read_text(encoding="utf-8")) if path.exists() else {}
-    return manifest.to_json(manifest.build(solutions, checks_dir, previous, starters))
+    return manifest.to_json(manifest.build(solutions, checks_dir, previous, starters, drafts))
 
 
 def render(source: Path) -> str:
@@ -158,13 +189,15 @@ def render(source: Path) -> str:
     return nbformat.writes(starter(solution, name=source.name)) + "\n"
 
 
-def release(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: Path = CHECKS) -> list[Change]:
+def release(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: Path = CHECKS,
+            drafts: frozenset[str] = frozenset()) -> list[Change]:
+    """Write exercises/; `drafts` are exercise numbers whose current version is still being written."""
     exercises.mkdir(exist_ok=True)
-    changes = plan(solutions, exercises, checks_dir)
+    changes = plan(solutions, exercises, checks_dir, drafts)
     texts = {source.stem: render(source) for source in sorted(solutions.glob("*.ipynb"))}
     for change in changes:
         if change.path.name == manifest.MANIFEST.name:
-            change.path.write_text(manifest_text(solutions, exercises, checks_dir, texts), encoding="utf-8")
+            change.path.write_text(manifest_text(solutions, exercises, checks_dir, texts, drafts), encoding="utf-8")
         elif change.action == "write":
             change.path.write_text(texts[change.path.stem], encoding="utf-8")
         else:

@@ -48,6 +48,37 @@ def test_unpaired_markers_are_reported(source, reason):
         release.stub_source(source, where="x.ipynb, cell 1")
 
 
+def test_a_fix_region_ships_the_buggy_code_uncommented_and_nothing_that_points_at_it():
+    source = ("async def get_session():\n"
+              "    ### BEGIN SOLUTION\n"
+              "    async with SessionLocal() as session:\n"
+              "        yield session\n"
+              "    ### BUGGY\n"
+              "    # async with SHARED as session:\n"
+              "    #     yield session\n"
+              "    #\n"
+              "    # # the learner's own comment\n"
+              "    ### END SOLUTION\n"
+              "x = 1")
+    assert release.stub_source(source) == ("async def get_session():\n"
+                                           "    async with SHARED as session:\n"
+                                           "        yield session\n"
+                                           "\n"
+                                           "    # the learner's own comment\n"
+                                           "x = 1")
+    assert release.solution_lines(source, shortest=5) == ["async with SessionLocal() as session:", "yield session"]
+
+
+@pytest.mark.parametrize("source, message", [
+    ("### BUGGY\n# x = 1", "outside a solution region"),
+    ("### BEGIN SOLUTION\nx = 1\n### BUGGY\n# x = 2\n### BUGGY\n### END SOLUTION", "twice"),
+    ("### BEGIN SOLUTION\nx = 1\n### BUGGY\nx = 2\n### END SOLUTION", "every line is commented out"),
+])
+def test_a_misplaced_buggy_marker_is_refused(source, message):
+    with pytest.raises(release.MarkerError, match=message):
+        release.stub_source(source, where="x.ipynb, cell 1")
+
+
 def test_starter_clears_outputs_and_metadata():
     solution = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                                       "widgets": {"state": {}}, "author": "someone"})

@@ -27,7 +27,8 @@ CHECK_TAG = "check"
 VISIBLE_CHECK = "runs top to bottom in a fresh kernel, check cells included"
 VISIBLE_POINTS = 1
 KINDS = ("build", "fix", "tests", "capstone")
-NUMBER = re.compile(r"^(\d{2})(?:-|$)")
+# An exercise's number is its chapter's two digits, and "-fix" for the chapter's fix-the-bug one.
+NUMBER = re.compile(r"^(?P<number>\d{2}(?:-fix)?)(?=[-_.]|$)")
 REGION = re.compile(r"^\s*### BEGIN SOLUTION", re.MULTILINE)
 
 
@@ -150,11 +151,12 @@ def _title(nb: dict[str, Any], slug: str) -> str:
 
 
 def describe(solution: Path, checks_dir: Path = CHECKS, previous: Exercise | None = None,
-             starter_text: str = "") -> Exercise:
-    """The manifest entry of one solution notebook (with the versions `previous` knew)."""
+             starter_text: str = "", draft: bool = False) -> Exercise:
+    """The manifest entry of one solution notebook (with the versions `previous` knew). A `draft`'s
+    current version is still being written: its fingerprints are replaced rather than refused."""
     nb = json.loads(solution.read_text(encoding="utf-8"))
     slug = solution.stem
-    number = slug[:2]
+    number = number_of(slug)
     meta = (nb.get("metadata") or {}).get("exercise") or {}
     kind = meta.get("kind", "build")
     if kind not in KINDS:
@@ -167,6 +169,8 @@ def describe(solution: Path, checks_dir: Path = CHECKS, previous: Exercise | Non
     current = Version(tuple(fingerprint(source_of(cell)) for cell in check_cells(nb)),
                       tuple(fingerprint(source_of(cell)) for cell in given_cells(nb)))
     versions = dict(previous.versions) if previous else {}
+    if draft:
+        versions.pop(version, None)
     if version in versions and versions[version] != current:
         raise ManifestError(f"{solution.name}: its check or given cells changed but its version is still {version}: "
                             f"raise metadata.exercise.version so that work started on version {version} "
@@ -180,15 +184,16 @@ def describe(solution: Path, checks_dir: Path = CHECKS, previous: Exercise | Non
 
 
 def build(solutions: Path = SOLUTIONS, checks_dir: Path = CHECKS, previous: dict[str, Exercise] | None = None,
-          starters: dict[str, str] | None = None) -> dict[str, Exercise]:
+          starters: dict[str, str] | None = None, drafts: frozenset[str] = frozenset()) -> dict[str, Exercise]:
     """Every exercise, by number, from the solutions (and the versions the previous manifest knew);
-    `starters` holds each released exercise's text, by slug."""
+    `starters` holds each released exercise's text, by slug; `drafts` the numbers still being written."""
     previous, starters = previous or {}, starters or {}
     exercises = {}
     for path in sorted(solutions.glob("*.ipynb")):
         if not NUMBER.match(path.name):
             raise ManifestError(f"{path.name}: a solution's name starts with its two-digit number")
-        entry = describe(path, checks_dir, previous.get(path.name[:2]), starters.get(path.stem, ""))
+        number = number_of(path.stem)
+        entry = describe(path, checks_dir, previous.get(number), starters.get(path.stem, ""), number in drafts)
         if entry.number in exercises:
             raise ManifestError(f"two solutions have the number {entry.number}")
         exercises[entry.number] = entry
@@ -236,21 +241,33 @@ def load(path: Path = MANIFEST) -> dict[str, Exercise]:
     return _LOADED[key]
 
 
-def find(number_or_slug: str, exercises: dict[str, Exercise] | None = None) -> Exercise:
-    """The exercise named by "1", "01", "01-typed-aliases" or a file name starting with its number."""
+def number_of(name: str) -> str:
+    """The exercise number a slug or file name starts with: "04" or "04-fix" ("" if none)."""
+    match = NUMBER.match(name)
+    return match["number"] if match else ""
+
+
+def ordered(exercises: dict[str, Exercise] | None = None) -> list[Exercise]:
+    """Every exercise in course order: by chapter, each chapter's fix-the-bug one after its build one."""
     exercises = load() if exercises is None else exercises
-    match = re.match(r"^(\d{1,2})(?:\b|-|_|$)", number_or_slug.strip())
+    return sorted(exercises.values(), key=lambda exercise: exercise.number)
+
+
+def find(number_or_slug: str, exercises: dict[str, Exercise] | None = None) -> Exercise:
+    """The exercise named by "1", "01", "4-fix", "04-fix", a slug, or a file name starting with its number."""
+    exercises = load() if exercises is None else exercises
+    match = re.match(r"^(\d{1,2})(-fix)?(?=[-_.]|$)", number_or_slug.strip())
     if not match:
-        raise ManifestError(f"{number_or_slug[:60]!r} is not an exercise number (try 01)")
-    number = f"{int(match[1]):02d}"
+        raise ManifestError(f"{number_or_slug[:60]!r} is not an exercise number (try 01, or 04-fix)")
+    number = f"{int(match[1]):02d}{match[2] or ''}"
     if number not in exercises:
         raise ManifestError(f"there is no exercise {number} (exercises: {', '.join(sorted(exercises)) or 'none'})")
     return exercises[number]
 
 
 def of_path(path: Path, exercises: dict[str, Exercise] | None = None) -> Exercise:
-    """The exercise a submission's file name names (01-anything.ipynb is exercise 01)."""
+    """The exercise a submission's file name names (01-anything.ipynb is exercise 01, 04-fix-... 04-fix)."""
     if not NUMBER.match(path.name):
         raise ManifestError(f"{path.name[:80]}: cannot tell which exercise this is; name it like "
                             "01-typed-aliases.ipynb or pass --exercise 01")
-    return find(path.name[:2], exercises)
+    return find(number_of(path.name), exercises)
