@@ -13,21 +13,22 @@ from book.grader import cli, manifest
 def cmd_release(args) -> int:
     try:
         drafts = frozenset(manifest.number_of(f"{number}-") or number for number in args.draft)
-        changes = release.plan(drafts=drafts) if args.check else release.release(drafts=drafts)
+        changes = (release.plan(drafts=drafts, toc=release.TOC) if args.check
+                   else release.release(drafts=drafts, toc=release.TOC))
     except (release.MarkerError, manifest.ManifestError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 2
     if args.check:
         if changes:
             for change in changes:
-                print(f"out of date: exercises/{change.path.name} (would {change.action})")
+                print(f"out of date: {change.path.relative_to(release.ROOT)} (would {change.action})")
             print("exercises/ is out of date: run `python -m book release`", file=sys.stderr)
             return 1
         print("exercises/ is up to date with solutions/")
         return 0
     for change in changes:
         print(f"{change.action}: {change.path.name}")
-    print(f"released: {len(changes)} exercise notebook(s) changed")
+    print(f"released: {len(changes)} file(s) changed")
     return 0
 
 

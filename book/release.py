@@ -39,8 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import yaml
 
-from book import CHECKS, EXERCISES, SOLUTIONS
+from book import CHECKS, EXERCISES, ROOT, SOLUTIONS
 from book.grader import manifest
 
 BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION(?::\s*(?P<instruction>.*?))?\s*$")
@@ -125,9 +126,27 @@ def secret_lines(solution: nbformat.NotebookNode) -> set[str]:
     return region - given
 
 
+def about(meta: dict) -> str:
+    """The line under an exercise's title, from its notebook metadata: what it practises, how long it
+    takes, and the chapter sections it needs (linked). "" when the metadata says none of it."""
+    parts = []
+    if meta.get("kind") == "fix":
+        parts.append("**Fix the bug**")
+    if meta.get("practises"):
+        parts.append(f"**Practises:** {meta['practises']}")
+    if meta.get("minutes"):
+        parts.append(f"**About {int(meta['minutes'])} minutes**")
+    sections = meta.get("sections") or []
+    if sections:
+        links = ", ".join(f"[{title}](../chapters/{target})" for title, target in sections)
+        parts.append(f"**Read first:** {links}")
+    return " · ".join(parts)
+
+
 def starter(solution: nbformat.NotebookNode, *, name: str = "notebook") -> nbformat.NotebookNode:
-    """The exercise notebook made from a solution notebook."""
+    """The exercise notebook made from a solution notebook (with the line `about` writes under its title)."""
     nb = nbformat.from_dict(solution)
+    header = about(dict((nb.metadata.get("exercise") or {})))
     regions = 0
     for index, cell in enumerate(nb.cells, start=1):
         tags = cell.get("metadata", {}).get("tags", [])
@@ -142,10 +161,49 @@ def starter(solution: nbformat.NotebookNode, *, name: str = "notebook") -> nbfor
             del cell["attachments"]
     if not regions:
         raise MarkerError(f"{name}: no ### BEGIN SOLUTION region, so the exercise would be the solution")
+    if header:
+        title = next((index for index, cell in enumerate(nb.cells) if cell.cell_type == "markdown"), -1)
+        cell = nbformat.v4.new_markdown_cell(header)
+        cell["id"] = "about-this-exercise"  # fixed, so that release writes the same file every time
+        nb.cells.insert(title + 1, cell)
     metadata = {key: nb.metadata[key] for key in NOTEBOOK_METADATA_KEPT if key in nb.metadata}
     metadata["mystnb"] = {"execution_mode": "off"}
     nb.metadata = nbformat.from_dict(metadata)
     return nb
+
+
+TOC = ROOT / "_toc.yml"
+TOC_HEADER = ("# The Exercises and Solutions parts are written by `python -m book release` from the manifest:\n"
+              "# each chapter's exercise, with its fix-the-bug exercise beneath it. Edit the other parts here.\n")
+
+
+def toc_text(toc_source: str, exercises: dict[str, manifest.Exercise]) -> str:
+    """_toc.yml with its Exercises and Solutions parts listing every exercise of the manifest."""
+    toc = yaml.safe_load(toc_source)
+    groups: dict[str, list[manifest.Exercise]] = {}
+    for exercise in manifest.ordered(exercises):
+        groups.setdefault(exercise.number[:2], []).append(exercise)
+
+    def entries(folder: str, label: str) -> list[dict]:
+        listed = []
+        for group in groups.values():
+            main, *fixes = sorted(group, key=lambda e: e.kind == "fix")
+            entry: dict = {"file": f"{folder}/{main.slug}"}
+            if main.kind == "fix":
+                entry["title"] = f"{label}Fix the bug: {main.title}"
+            if fixes:
+                entry["sections"] = [{"file": f"{folder}/{fix.slug}", "title": f"{label}Fix the bug: {fix.title}"}
+                                     for fix in fixes]
+            listed.append(entry)
+        return listed
+
+    for part in toc.get("parts", []):
+        if part.get("caption") == "Exercises":
+            part["chapters"] = entries("exercises", "")
+        elif part.get("caption") == "Solutions":
+            kept = [entry for entry in part.get("chapters", []) if not entry.get("file", "").startswith("solutions/")]
+            part["chapters"] = kept + entries("solutions", "Solution: ")
+    return TOC_HEADER + yaml.safe_dump(toc, sort_keys=False, allow_unicode=True)
 
 
 @dataclass
@@ -155,8 +213,8 @@ class Change:
 
 
 def plan(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: Path = CHECKS,
-         drafts: frozenset[str] = frozenset()) -> list[Change]:
-    """What release would change, without changing anything."""
+         drafts: frozenset[str] = frozenset(), toc: Path | None = None) -> list[Change]:
+    """What release would change, without changing anything (`toc`: the _toc.yml to keep listing them)."""
     changes = []
     wanted = set()
     texts = {}
@@ -170,9 +228,12 @@ def plan(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: P
         if stale.name not in wanted:
             changes.append(Change(stale, "remove"))
     target = exercises / manifest.MANIFEST.name
-    if not target.exists() or target.read_text(encoding="utf-8") != manifest_text(solutions, exercises, checks_dir,
-                                                                                  texts, drafts):
+    text = manifest_text(solutions, exercises, checks_dir, texts, drafts)
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
         changes.append(Change(target, "write"))
+    if toc is not None and toc.read_text(encoding="utf-8") != toc_text(toc.read_text(encoding="utf-8"),
+                                                                       manifest.from_json(text)):
+        changes.append(Change(toc, "write"))
     return changes
 
 
@@ -190,14 +251,18 @@ def render(source: Path) -> str:
 
 
 def release(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: Path = CHECKS,
-            drafts: frozenset[str] = frozenset()) -> list[Change]:
-    """Write exercises/; `drafts` are exercise numbers whose current version is still being written."""
+            drafts: frozenset[str] = frozenset(), toc: Path | None = None) -> list[Change]:
+    """Write exercises/ (and `toc`'s exercise parts); `drafts` are exercise numbers whose current
+    version is still being written."""
     exercises.mkdir(exist_ok=True)
-    changes = plan(solutions, exercises, checks_dir, drafts)
+    changes = plan(solutions, exercises, checks_dir, drafts, toc)
     texts = {source.stem: render(source) for source in sorted(solutions.glob("*.ipynb"))}
+    text = manifest_text(solutions, exercises, checks_dir, texts, drafts)
     for change in changes:
         if change.path.name == manifest.MANIFEST.name:
-            change.path.write_text(manifest_text(solutions, exercises, checks_dir, texts, drafts), encoding="utf-8")
+            change.path.write_text(text, encoding="utf-8")
+        elif change.path == toc and toc is not None:
+            toc.write_text(toc_text(toc.read_text(encoding="utf-8"), manifest.from_json(text)), encoding="utf-8")
         elif change.action == "write":
             change.path.write_text(texts[change.path.stem], encoding="utf-8")
         else:

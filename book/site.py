@@ -89,11 +89,17 @@ def build_command(edition: str, repository: str | None = None, quiet: bool = Fal
     return command + (["--quiet"] if quiet else [])
 
 
+def toc_files(toc: dict) -> list[str]:
+    """Every page a table of contents lists, sections included, in its order (the root first)."""
+    def walk(entries: list[dict]) -> list[str]:
+        return [name for entry in entries for name in [entry.get("file", ""), *walk(entry.get("sections", []))]]
+
+    return [toc.get("root", ""), *walk([entry for part in toc.get("parts", []) for entry in part.get("chapters", [])])]
+
+
 def toc_notebooks(toc: dict) -> list[Path]:
     """The notebooks a table of contents lists, in its order."""
-    files = [entry["file"] for part in toc.get("parts", []) for entry in part.get("chapters", [])]
-    files.insert(0, toc.get("root", ""))
-    return [ROOT / f"{name}.ipynb" for name in files if name and (ROOT / f"{name}.ipynb").is_file()]
+    return [ROOT / f"{name}.ipynb" for name in toc_files(toc) if name and (ROOT / f"{name}.ipynb").is_file()]
 
 
 def _execute(path: str, timeout: int) -> tuple[str, str | None, float, str]:

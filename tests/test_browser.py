@@ -23,7 +23,7 @@ import nbformat
 import pytest
 import yaml
 
-from book import ROOT, SOLUTIONS
+from book import ROOT, SOLUTIONS, site
 from book.release import secret_lines
 
 SITE = ROOT / "_build" / "html"
@@ -55,8 +55,7 @@ pytestmark = pytest.mark.skipif(bool(_REASON), reason=_REASON)
 
 
 def toc_pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    return [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+    return site.toc_files(yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8")))
 
 
 PAGES = toc_pages()

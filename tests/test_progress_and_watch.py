@@ -3,6 +3,7 @@
 Every test works in a workspace of its own (BOOK_WORKSPACE), never in the course's workspace/.
 """
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -65,6 +66,24 @@ def test_work_done_in_exercises_is_carried_over_once(tmp_path):
     assert workspace.carry_over(exercise, tmp_path / "workspace", exercises) == ""  # once
 
 
+def test_work_on_an_older_version_is_kept_when_the_exercise_changes(tmp_path):
+    """A learner's copy of version 1 is set aside, not overwritten, and the new version started beside it."""
+    released = manifest.find("01")
+    mine = tmp_path / f"{EXERCISE}.ipynb"
+    shutil.copy(SOLUTIONS / f"{EXERCISE}.ipynb", mine)  # their work, on the released check cells
+    newer = dataclasses.replace(released, version=released.version + 1, versions={
+        **released.versions, released.version + 1: manifest.Version(("a changed check cell",), ())})
+    note = workspace.start(newer, tmp_path)
+    old = released.version
+    kept = tmp_path / f"{EXERCISE}.v{old}.ipynb"
+    assert note == (f"exercise 01 changed (version {old} to {old + 1}): your work on version {old} is kept in "
+                    f"{kept}; the new version is in {mine}")
+    assert kept.read_bytes() == (SOLUTIONS / f"{EXERCISE}.ipynb").read_bytes()
+    assert mine.read_bytes() == released.starter.read_bytes()
+    assert "already started" in workspace.start(released, tmp_path)  # the current version is left alone
+    assert workspace.version_of(kept, newer) == old and workspace.version_of(mine, released) == old
+
+
 def test_progress_tells_not_started_done_and_broken(tmp_path):
     folders = {status: tmp_path / status for status in ("missing", "untouched", "solved", "broken")}
     for folder in folders.values():
@@ -112,3 +131,17 @@ def test_watch_grades_now_and_again_after_each_save(tmp_path, target):
         watcher.kill()
     assert watcher.returncode == 0
     assert "score 16/16" in rest
+
+
+def test_grading_work_on_an_older_version_says_so_before_the_checks():
+    from book.grader import render, runner
+
+    released = manifest.find("01")
+    newer = dataclasses.replace(released, version=released.version + 1, versions={
+        **released.versions, released.version + 1: manifest.Version(("a changed check cell",), ())})
+    result = runner.grade(SOLUTIONS / f"{EXERCISE}.ipynb", newer)
+    assert result.version == released.version and result.passed
+    report = render.human(result).splitlines()
+    assert report[1] == (f"note: this is your work on version {released.version} of exercise 01, graded with the "
+                         f"checks of version {released.version + 1}: `make start EX=01` gives you the new version "
+                         "and keeps this copy")

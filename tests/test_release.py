@@ -1,10 +1,15 @@
 """Releasing exercises from solutions: the stub, the cleaned notebook, and exercises/ in sync."""
 
+import re
+from pathlib import Path
+
 import nbformat
 import pytest
+import yaml
+from myst_parser.mdit_to_docutils.base import default_slugify
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from book import EXERCISES, SOLUTIONS, release
+from book import EXERCISES, ROOT, SOLUTIONS, release, site
 from book.grader import manifest
 
 
@@ -146,3 +151,44 @@ def test_the_manifest_is_what_the_solutions_and_checks_say():
     for exercise in released.values():
         declared = [(name, points) for name, points, _ in manifest.declared_checks(exercise.check_module)]
         assert [(check.name, check.points) for check in exercise.checks] == declared
+
+
+def test_the_table_of_contents_lists_every_exercise_by_chapter_with_its_fix_beneath():
+    toc = yaml.safe_load(release.toc_text(release.TOC.read_text(encoding="utf-8"), manifest.load()))
+    parts = {part["caption"]: part["chapters"] for part in toc["parts"]}
+    listed = [name for name in site.toc_files({"parts": [{"chapters": parts["Exercises"]}]}) if name]
+    assert listed == [f"exercises/{exercise.slug}" for exercise in manifest.ordered()]
+    for entry in parts["Exercises"]:
+        for section in entry.get("sections", []):
+            assert section["title"].startswith("Fix the bug: "), section
+            assert manifest.number_of(Path(section["file"]).name) == f"{manifest.number_of(Path(entry['file']).name)}-fix"
+    solutions = [name for name in site.toc_files({"parts": [{"chapters": parts["Solutions"]}]}) if name]
+    assert solutions == ["chapters/solutions", *[f"solutions/{exercise.slug}" for exercise in manifest.ordered()]]
+    assert release.TOC.read_text(encoding="utf-8") == release.toc_text(release.TOC.read_text(encoding="utf-8"),
+                                                                        manifest.load()), "run python -m book release"
+
+
+def heading_anchors(chapter: Path) -> set[str]:
+    """The anchors the site gives a chapter's headings (## and ###), as MyST makes them."""
+    found = set()
+    for cell in nbformat.read(chapter, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            found.update(default_slugify(m[1].strip()) for m in re.finditer(r"^#{2,3} (.+)$", cell.source, re.M))
+    return found
+
+
+@pytest.mark.parametrize("solution", sorted(SOLUTIONS.glob("*.ipynb")), ids=lambda path: path.stem)
+def test_every_exercise_says_what_it_practises_how_long_it_takes_and_what_to_read_first(solution):
+    meta = nbformat.read(solution, as_version=4).metadata["exercise"]
+    assert meta["practises"] and meta["minutes"] > 0, meta
+    assert len(meta.get("decisions", [])) >= 2, "a reviewer needs the decisions the exercise asks for"
+    assert meta["sections"], "the chapter sections the exercise needs"
+    for title, target in meta["sections"]:
+        chapter, _, anchor = target.partition("#")
+        assert (ROOT / "chapters" / chapter).is_file(), target
+        assert anchor in heading_anchors(ROOT / "chapters" / chapter), f"{title}: no heading #{anchor} in {chapter}"
+    about = nbformat.read(EXERCISES / solution.name, as_version=4).cells[1]
+    assert about.cell_type == "markdown" and about.source == release.about(meta)
+    assert all(f"](../chapters/{target})" in about.source for _, target in meta["sections"])
+    if meta["kind"] == "fix":
+        assert meta.get("report"), "a fix-the-bug exercise says how the bug was reported"

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 import yaml
 
-from book import ROOT, SOLUTIONS, release
+from book import ROOT, SOLUTIONS, release, site
 
 SITE = ROOT / "_build" / "html"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
@@ -29,7 +29,9 @@ def text_of(doc):
 
 
 def toc_files(caption=None):
-    return [entry["file"] for part in TOC["parts"] if caption in (None, part["caption"]) for entry in part["chapters"]]
+    """The pages of the table of contents (of one part), sections included."""
+    return [name for part in TOC["parts"] if caption in (None, part["caption"])
+            for name in site.toc_files({"parts": [part]})[1:]]
 
 
 def test_every_page_in_the_table_of_contents_is_built():
@@ -86,7 +88,7 @@ def test_solutions_appear_only_in_the_solutions_part():
     for solution in SOLUTIONS.glob("*.ipynb"):
         doc = f"solutions/{solution.stem}"
         elsewhere = [part["caption"] for part in TOC["parts"] if part["caption"] != "Solutions"
-                     and doc in [entry["file"] for entry in part["chapters"]]]
+                     and doc in toc_files(part["caption"])]
         assert not elsewhere
         assert doc not in published or doc in toc_files("Solutions")
     assert TOC["parts"][-1]["caption"] == "Solutions", "the Solutions part comes last"

@@ -43,6 +43,7 @@ class Result:
     isolation: str = ""  # "sandbox (...)", "container (...)" or "none (...)"
     seed: int | None = None  # of the data the checks made up: --seed replays the grade
     sha256: str = ""  # of the file as graded
+    note: str = ""  # for the learner, before the checks: work on an older version of the exercise
 
     @property
     def score(self) -> int:

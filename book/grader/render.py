@@ -30,6 +30,8 @@ def human(result: Result, *, colour: bool = False) -> str:
         title += f"  (exercise {result.number}, {result.title}"
         title += f", version {result.version})" if result.version is not None else ")"
     lines = [paint(BOLD, title)]
+    if result.note:
+        lines.append(paint(DIM, f"note: {result.note}"))
     if result.error and not result.checks:
         lines.append(paint(RED, f"✗ {result.error}"))
     shown: set[str] = set()

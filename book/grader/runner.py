@@ -88,6 +88,10 @@ def grade(path: Path, exercise: manifest.Exercise | None = None, options: Option
         return _timed(result, started)
     starter = _starter(exercise)
     result.version, problem = intake.verify(submission.notebook, exercise, starter)
+    if result.version is not None and result.version < exercise.version:
+        result.note = (f"this is your work on version {result.version} of exercise {exercise.number}, graded with "
+                       f"the checks of version {exercise.version}: `make start EX={exercise.number}` gives you "
+                       "the new version and keeps this copy")
     result.seed = options.seed if options.seed is not None else secrets.randbits(48)
     run = _Run(submission, exercise, module, options, result.seed)
     try:

@@ -12,7 +12,9 @@ once, with a message, and ``exercises/`` put back as released.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -59,14 +61,43 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
+def version_of(path: Path, exercise: manifest.Exercise) -> int | None:
+    """The exercise version a notebook's check cells are from (None: unreadable, or no version's)."""
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        prints = [manifest.fingerprint(manifest.source_of(cell)) for cell in manifest.check_cells(nb)]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+    return exercise.version_of(prints)
+
+
+def set_aside(mine: Path, version: int) -> Path:
+    """Rename a copy of an older version out of the way, never over another: NN-slug.v1.ipynb."""
+    for n in range(1, 1000):
+        kept = mine.with_name(f"{mine.stem}.v{version}{'' if n == 1 else f'-{n}'}.ipynb")
+        if not kept.exists():
+            mine.rename(kept)
+            return kept
+    raise WorkspaceError(f"too many older copies of {mine.name} in {_shown(mine.parent)}")
+
+
 def start(exercise: manifest.Exercise, workspace: Path = WORKSPACE) -> str:
-    """Copy the exercise into the workspace (never over a copy that is there); what happened."""
+    """Copy the exercise into the workspace (never over a copy that is there); what happened.
+
+    A copy of an older version of the exercise is kept under another name, and the new version
+    started beside it."""
     moved = carry_over(exercise, workspace)
     if moved:
         return moved
     mine = path_of(exercise, workspace)
     if mine.exists():
-        return f"exercise {exercise.number} is already started: {_shown(mine)} (your work is kept)"
+        old = version_of(mine, exercise)
+        if old is None or old >= exercise.version:
+            return f"exercise {exercise.number} is already started: {_shown(mine)} (your work is kept)"
+        kept = set_aside(mine, old)
+        shutil.copyfile(exercise.starter, mine)
+        return (f"exercise {exercise.number} changed (version {old} to {exercise.version}): your work on version "
+                f"{old} is kept in {_shown(kept)}; the new version is in {_shown(mine)}")
     workspace.mkdir(exist_ok=True)
     shutil.copyfile(exercise.starter, mine)
     return f"started exercise {exercise.number}, {exercise.title}: open {_shown(mine)}"
@@ -76,7 +107,7 @@ def resolve(target: str, workspace: Path = WORKSPACE) -> tuple[Path, list[str]]:
     """The notebook a learner means: a path as given, or for a bare number the workspace's copy.
 
     Returns it with any message to show first (work carried over from exercises/)."""
-    if not target.strip().isdigit() or Path(target).exists():
+    if not re.fullmatch(r"\d{1,2}(-fix)?", target.strip()) or Path(target).exists():
         return Path(target), []
     try:
         exercise = manifest.find(target)
