@@ -83,7 +83,7 @@ class Graph(drawing.TextAndPicture):
 
     def calls(self, target) -> int:
         """How many times one request calls `target` (cache hits not counted)."""
-        return sum(1 for node in self.nodes()[1:] if node.call is target and not node.cached)
+        return sum(1 for node in self.nodes()[1:] if _same_call(node.call, target) and not node.cached)
 
     def __str__(self) -> str:
         lines = [f"{self.route.method} {self.route.path}"]
@@ -182,14 +182,35 @@ def _node(dependant: Dependant, *, name: str, declared: str, overrides: dict) ->
     return node
 
 
+def _same_call(call: object, target: object) -> bool:
+    """One cache entry for FastAPI: the same callable, or an equal one with the same hash."""
+    if call is target:
+        return True
+    try:
+        return bool(_hashable(call) and _hashable(target) and hash(call) == hash(target) and call == target)
+    except Exception:  # a learner's __eq__ that raises is not equal
+        return False
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def _mark_cache(root: Node) -> None:
     """Mark repeats as FastAPI's per-request cache serves them: key = (callable, scopes, yield scope)."""
     seen: dict[tuple, Node] = {}
     # FastAPI resolves children before their parent (post-order), so the first in that order is called.
     for node in _post_order(root)[:-1]:
-        key = (id(node.call), tuple(sorted(set(node.scopes))) if node.uses_scopes else (), node.cache_scope)
         if not node.use_cache:
             continue
+        # The callable itself, as FastAPI keys its cache: two equal instances (a frozen dataclass
+        # made twice) are one entry; id() only for a callable that cannot be hashed.
+        call = node.call if _hashable(node.call) else id(node.call)
+        key = (call, tuple(sorted(set(node.scopes))) if node.uses_scopes else (), node.cache_scope)
         if key in seen:
             node.cached = True
             seen[key].shared = True

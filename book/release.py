@@ -116,14 +116,16 @@ def solution_lines(source: str, *, shortest: int = 20) -> list[str]:
 
 
 def secret_lines(solution: nbformat.NotebookNode) -> set[str]:
-    """The solution lines an exercise must not show: region code that the given code lacks."""
+    """The solution lines an exercise must not show: region code that the given code lacks (not even
+    as part of a longer line: the tests look for these as text in the exercise and its page)."""
     region, given = set(), set()
     for cell in solution.cells:
         if cell.cell_type != "code":
             continue
         region.update(solution_lines(cell.source))
         given.update(line.strip() for line in stub_source(cell.source).splitlines())
-    return region - given
+    given_text = "\n".join(given)
+    return {line for line in region - given if line not in given_text}
 
 
 def about(meta: dict) -> str:

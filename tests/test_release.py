@@ -23,7 +23,10 @@ def test_every_solution_has_an_exercise_and_no_solution_code_reaches_it():
         exercise = nbformat.read(EXERCISES / solution.name, as_version=4)
         # Code cells: hints in markdown may name a line on purpose.
         text = "\n".join(cell.source for cell in exercise.cells if cell.cell_type == "code")
-        assert "BEGIN SOLUTION" not in text and "NotImplementedError" in text
+        assert "BEGIN SOLUTION" not in text and "### BUGGY" not in text
+        # A fix-the-bug exercise ships working code with one bug: nothing in it says where.
+        kind = nbformat.read(solution, as_version=4).metadata["exercise"]["kind"]
+        assert ("NotImplementedError" in text) == (kind != "fix"), solution.name
         for line in release.secret_lines(nbformat.read(solution, as_version=4)):
             assert line not in text, f"{solution.name}: solution line {line!r} is in the exercise"
 
@@ -180,6 +183,7 @@ def heading_anchors(chapter: Path) -> set[str]:
 @pytest.mark.parametrize("solution", sorted(SOLUTIONS.glob("*.ipynb")), ids=lambda path: path.stem)
 def test_every_exercise_says_what_it_practises_how_long_it_takes_and_what_to_read_first(solution):
     meta = nbformat.read(solution, as_version=4).metadata["exercise"]
+    assert "draft" not in meta, "remove \"draft\" once the exercise is written"
     assert meta["practises"] and meta["minutes"] > 0, meta
     assert len(meta.get("decisions", [])) >= 2, "a reviewer needs the decisions the exercise asks for"
     assert meta["sections"], "the chapter sections the exercise needs"

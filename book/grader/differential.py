@@ -55,6 +55,9 @@ class Side:
         loaded, _ = code_cells(self.path)
         reply = await self.agent.take(loaded, self.path.name, self.cell_timeout)
         if not reply.get("ok") or not reply.get("loaded"):
+            # Ended here: the machine's teardown never runs when its start fails, and a process
+            # left behind would refuse the next submission's state machine.
+            await self.agent.end()
             raise AgentGone(f"the notebook did not run to the end: {reply.get('error', 'no reason given')}")
         self.notebook = Notebook(self.agent, self.path)
         await self.notebook.serve()

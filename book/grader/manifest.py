@@ -146,14 +146,15 @@ def _title(nb: dict[str, Any], slug: str) -> str:
         if cell.get("cell_type") == "markdown":
             for line in source_of(cell).splitlines():
                 if line.startswith("# "):
-                    return re.sub(r"^Exercise \d+:\s*", "", line[2:].strip())
+                    return re.sub(r"^Exercise \d+(?:-fix)?:\s*", "", line[2:].strip())
     return slug[3:].replace("-", " ").capitalize()
 
 
 def describe(solution: Path, checks_dir: Path = CHECKS, previous: Exercise | None = None,
              starter_text: str = "", draft: bool = False) -> Exercise:
-    """The manifest entry of one solution notebook (with the versions `previous` knew). A `draft`'s
-    current version is still being written: its fingerprints are replaced rather than refused."""
+    """The manifest entry of one solution notebook (with the versions `previous` knew). A draft's
+    current version is still being written (`draft`, or ``"draft": true`` in its metadata while an
+    author works on it; never committed): its fingerprints are replaced rather than refused."""
     nb = json.loads(solution.read_text(encoding="utf-8"))
     slug = solution.stem
     number = number_of(slug)
@@ -169,7 +170,7 @@ def describe(solution: Path, checks_dir: Path = CHECKS, previous: Exercise | Non
     current = Version(tuple(fingerprint(source_of(cell)) for cell in check_cells(nb)),
                       tuple(fingerprint(source_of(cell)) for cell in given_cells(nb)))
     versions = dict(previous.versions) if previous else {}
-    if draft:
+    if draft or meta.get("draft"):
         versions.pop(version, None)
     if version in versions and versions[version] != current:
         raise ManifestError(f"{solution.name}: its check or given cells changed but its version is still {version}: "
