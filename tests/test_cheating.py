@@ -1,7 +1,7 @@
 """A grader that cannot be fooled: attacks on it earn a submission nothing it did not earn.
 
-Each attack is a code cell put first in a wrong answer to exercise 01 (its solution with /notes
-ignoring the filters, which fails two checks), so that it runs before anything else, in the kernel
+Each attack is a code cell put first in a wrong answer to exercise 01 (its solution cutting a page
+size over the maximum down instead of refusing it, one of its listed mistakes), so that it runs before anything else, in the kernel
 and in the agent. The hidden checks run in the judge, a process where no learner code runs: what the
 attacks change is in the learner's own processes, so the wrong answer keeps exactly the score it
 had without them. All of them are graded in one batch.
@@ -20,9 +20,12 @@ from nbformat.v4 import new_code_cell
 
 from book import ROOT, SOLUTIONS
 from book.report_file import ForgedReport, line, read_report
+from tests.grading import cases
 
 EXERCISE = "01-typed-aliases"
-WRONG = ("found = [note for note in NOTES if filters.match(note)]", "found = list(NOTES)")
+# One of exercise 01's listed mistakes (tests/grading/cases), and the checks that catch it.
+(WRONG_MUTANT,) = [mutant for mutant in cases.ex_01_typed_aliases.MUTANTS if mutant[1].startswith("a size over the maximum")]
+_, _, WRONG, CAUGHT_BY = WRONG_MUTANT
 
 # Each rewrote the result in the old design, where the checks ran beside the learner's code.
 ATTACKS = {
@@ -41,7 +44,7 @@ ATTACKS = {
         for found in gc.get_objects():
             if callable(found) and getattr(found, "__name__", "") == "write":
                 try:
-                    found({"kind": "check", "id": "x", "name": "test_notes_filters", "passed": True, "message": ""})
+                    found({"kind": "check", "id": "x", "name": sorted(CAUGHT_BY)[0], "passed": True, "message": ""})
                 except Exception:
                     pass
         """,
@@ -107,8 +110,8 @@ def test_the_wrong_answer_alone_loses_points(graded):
     result = graded["no attack"]
     assert not result["error"] and 0 < result["score"] < result["max_score"]
     assert {name for name, points in scores(result).items() if not points} == {
-        "runs top to bottom in a fresh kernel, check cells included",  # the check cell tries a filter
-        "test_notes_filters", "test_overriding_filters_reaches_notes"}
+        "runs top to bottom in a fresh kernel, check cells included",  # the check cell asks for a page too big
+        *CAUGHT_BY}
 
 
 @pytest.mark.parametrize("attack", [name for name in ATTACKS if name != "no attack"])
@@ -122,17 +125,18 @@ def test_canned_answers_fail_when_the_data_is_made_up_per_grade(tmp_path):
     """An app that replays the answers of one grade (as a learner who read public checks might)
     fails another grade, whose seed makes up other queries."""
     recorded = {
-        "/notes?skip=5&limit=2": [6, 7],
+        "/departures?destination=Fairhaven&sort=destination": [6, 7],
     }
     canned = textwrap.dedent(f"""\
         from fastapi import FastAPI, Request
         recorded = {recorded!r}
         app = FastAPI()
 
-        @app.get("/notes")
-        async def notes(request: Request):
+        @app.get("/departures")
+        async def departures(request: Request):
             key = request.url.path + ("?" + request.url.query if request.url.query else "")
-            return [{{"id": n}} for n in recorded.get(key, list(range(1, 11)))]
+            found = recorded.get(key, list(range(1, 9)))
+            return {{"total": len(found), "items": [{{"id": n}} for n in found]}}
         """)
     notebook = nbformat.read(SOLUTIONS / f"{EXERCISE}.ipynb", as_version=4)
     notebook.cells.insert(len(notebook.cells) - 2, new_code_cell(canned))
@@ -145,7 +149,7 @@ def test_canned_answers_fail_when_the_data_is_made_up_per_grade(tmp_path):
         result = json.loads(done.stdout)["submissions"][0]
         failed_in.append({check["name"] for check in result["checks"] if not check["passed"]})
     for failed in failed_in:
-        assert {"test_notes_skip_and_limit", "test_notes_filters"} <= failed
+        assert "test_departures_query" in failed
 
 
 def test_a_signed_report_refuses_a_line_it_did_not_sign(tmp_path):

@@ -18,8 +18,10 @@ import nbformat
 import pytest
 
 from book import EXERCISES, ROOT, SOLUTIONS
+from book.grader import manifest
 
 EXERCISE = "01-typed-aliases"
+FULL = manifest.find("01").points  # from the manifest: nothing here depends on the content
 SOLUTION = SOLUTIONS / f"{EXERCISE}.ipynb"
 STARTER = EXERCISES / f"{EXERCISE}.ipynb"
 
@@ -57,8 +59,8 @@ def edited(change):
 
 def no_app(nb):
     code_cell(nb, "from dataclasses").source = code_cell(nb, "from dataclasses").source.replace(
-        'app = FastAPI(title="Notes")', 'api = FastAPI(title="Notes")')
-    code_cell(nb, "### BEGIN SOLUTION: write").source = code_cell(nb, "### BEGIN SOLUTION: write").source.replace("@app.", "@api.")
+        'app = FastAPI(title="Platform")', 'api = FastAPI(title="Platform")')
+    code_cell(nb, "### BEGIN SOLUTION: the two routers").source = code_cell(nb, "### BEGIN SOLUTION: the two routers").source.replace("@app.", "@api.").replace("app.include_router", "api.include_router")
     for cell in check_cells(nb):
         cell.source = cell.source.replace("(app)", "(api)").replace("app.dependency", "api.dependency")
 
@@ -93,9 +95,9 @@ BROKEN = {
     "a check cell tagged raises-exception": (edited(lambda nb: check_cells(nb)[0].metadata.update(
         tags=["check", "raises-exception"])), "carries the tag `raises-exception`"),
     "an NBVAL_SKIP marker": (with_cell_after_given("# NBVAL_SKIP\nx = 1"), "carries the marker NBVAL_SKIP"),
-    "a check cell that is no check": (edited(lambda nb: code_cell(nb, "### BEGIN SOLUTION: write").metadata.update(
+    "a check cell that is no check": (edited(lambda nb: code_cell(nb, "### BEGIN SOLUTION: the two routers").metadata.update(
         tags=["check"])), "is tagged `check` but is not one of the exercise's check cells"),
-    "deleted check cell": (edited(delete_check), "check cell 2 (`app.dependency_overrides[pagination]"),
+    "deleted check cell": (edited(delete_check), "check cell 2 (`smaller = Settings(operator="),
     "emptied check cell": (edited(empty_check), "check cell 1 (`def client_for(app)"),
     "duplicated check cell": (edited(duplicate_check), "appears 2 times"),
     "untagged check cell": (edited(untag_check), "lost its `check` tag"),
@@ -186,7 +188,7 @@ def test_the_gradebook_and_json_lines_have_a_row_per_submission(batch):
 def test_the_solution_passes_with_exit_status_0():
     done = grade(SOLUTION)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "score 16/16" in done.stdout and "✗" not in done.stdout
+    assert f"score {FULL}/{FULL}" in done.stdout and "✗" not in done.stdout
     assert "graded in: " in done.stdout and "seed " in done.stdout
 
 
@@ -194,42 +196,42 @@ def test_the_starter_report_names_the_stub_once_with_hints():
     done = grade(STARTER)
     assert done.returncode == 1
     out = done.stdout
-    assert "score 0/16" in out
-    assert out.count("raised NotImplementedError: define SettingsDep") == 1  # shown once, not per check
-    assert "hint      Each alias is Annotated" in out
-    assert out.count("not reached, for the reason above") == 10
+    assert f"score 0/{FULL}" in out
+    assert out.count("raised NotImplementedError: the settings alias, paging") == 1  # shown once, not per check
+    assert "hint      GET /about answers the settings' operator" in out
+    assert out.count("not reached, for the reason above") == len(manifest.find("01").checks) - 1
     assert "Traceback" not in out and "\x1b[" not in out  # no colour when not on a terminal
 
 
 def test_a_failing_check_says_what_was_called_what_came_back_and_what_was_expected(tmp_path):
     nb = solution()
-    cell = code_cell(nb, "### BEGIN SOLUTION: write")
+    cell = code_cell(nb, "### BEGIN SOLUTION: the two routers")
     cell.source = cell.source.replace("async def about(settings: SettingsDep) -> dict:",
                                       "async def about() -> dict:\n    settings = Settings()")
     path = tmp_path / f"{EXERCISE}.ipynb"
     nbformat.write(nb, path)
     done = grade(path, "--json", "--seed", "7")
     checks = {check["name"]: check for check in json.loads(done.stdout)["submissions"][0]["checks"]}
-    failed = checks["test_overriding_settings_reaches_about"]
+    failed = checks["test_overriding_settings_reaches_every_endpoint"]
     lines = failed["message"].splitlines()
-    assert lines[0] == "called    GET /about with get_settings overridden"
-    assert lines[1] == 'got       200 {"app_name": "Notes", "max_page_size": 50}'
-    assert re.fullmatch(r'expected  200 \{"app_name": "Class notes \d+", "max_page_size": \d+\}', lines[2])
-    assert "get_settings changes the answer" in failed["hint"]
+    assert re.fullmatch(r"called    GET /about with get_settings overridden to max_page_size=\d+", lines[0])
+    assert lines[1] == 'got       200 {"operator": "Platform Rail", "max_page_size": 8}'
+    assert re.fullmatch(r'expected  200 \{"operator": "[A-Za-z ]+ \d+", "max_page_size": \d+\}', lines[2])
+    assert "Overriding get_settings with a smaller max_page_size" in failed["hint"]
     assert "expect_response" not in done.stdout  # never the checks' source
     again = grade(path, "--json", "--seed", "7")  # the seed replays the grade: the same made-up data
     replayed = {check["name"]: check for check in json.loads(again.stdout)["submissions"][0]["checks"]}
-    assert replayed["test_overriding_settings_reaches_about"]["message"] == failed["message"]
+    assert replayed["test_overriding_settings_reaches_every_endpoint"]["message"] == failed["message"]
 
 
 def test_gradescope_results(tmp_path):
     done = grade(SOLUTION, "--gradescope", tmp_path)
     results = json.loads((tmp_path / "results.json").read_text())
     assert done.returncode == 0
-    assert results["score"] == results["max_score"] == 16
-    assert len(results["tests"]) == 12
+    assert results["score"] == results["max_score"] == FULL
+    assert len(results["tests"]) == 1 + len(manifest.find("01").checks)
     assert {"name", "score", "max_score", "output", "status", "visibility"} <= set(results["tests"][0])
-    assert results["extra_data"]["isolation"] and results["extra_data"]["version"] == 1
+    assert results["extra_data"]["isolation"] and results["extra_data"]["version"] == manifest.find("01").version
 
 
 PRIVATE_HEADER = 'from book.grader.checks import CheckFailed, check, expect_response\n\nEXERCISE = "01-typed-aliases"\n'

@@ -31,13 +31,13 @@ def test_probes_override_with_a_recorder_and_count_checked_out_connections(tmp_p
         async def test_recorder(nb, client):
             await nb.override_recorder("get_session", None)
             before = await nb.recorded("get_session")
-            await client.get("/notes/1")
+            await client.get("/classes")
             expect(before == 0 and await nb.recorded("get_session") == 1, called="a recorder",
                    got=await nb.recorded("get_session"), expected="one call")
 
         @check(points=1, hint="-")
         async def test_connections(nb, client):
-            await client.get("/notes")
+            await client.get("/classes")
             expect(await nb.checked_out() == 0, called="the pool", got="some", expected="none")
     ''')
     results = results_of(module, "02-db-session", tmp_path)

@@ -23,7 +23,10 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from book import ROOT, SOLUTIONS
-from book.grader import sandbox
+from book.grader import manifest, sandbox
+
+# Exercise 01's full marks, from the manifest: nothing here depends on its content.
+FULL = manifest.find("01").points
 
 EXERCISE = "01-typed-aliases"
 SOLUTION = SOLUTIONS / f"{EXERCISE}.ipynb"
@@ -143,13 +146,13 @@ def hostile_batch(tmp_path_factory):
 def test_no_hostile_submission_changes_the_honest_grade(hostile_batch):
     results, *_ = hostile_batch
     honest = results["honest"]
-    assert honest["score"] == honest["max_score"] == 16, honest
+    assert honest["score"] == honest["max_score"] == FULL, honest
     assert honest["isolation"].startswith("sandbox")
 
 
 def test_killing_everything_in_sight_reaches_only_its_own_sandbox(hostile_batch):
     results, *_ = hostile_batch
-    assert results["kills every process it can see"]["max_score"] == 16  # graded, with a report, not lost
+    assert results["kills every process it can see"]["max_score"] == FULL  # graded, with a report, not lost
 
 
 def test_nothing_it_started_outlives_its_grading(hostile_batch):
@@ -163,7 +166,7 @@ def test_the_filesystem_outside_the_sandbox_is_untouched(hostile_batch):
     assert not target.exists()
     fastapi_init = next(path for path in sys.path if path.endswith("site-packages")) + "/fastapi/__init__.py"
     assert "sabotaged" not in Path(fastapi_init).read_text()
-    assert results["edits fastapi in the venv"]["score"] == 16  # the attempt failed quietly: a plain pass
+    assert results["edits fastapi in the venv"]["score"] == FULL  # the attempt failed quietly: a plain pass
 
 
 def test_the_network_is_out_of_reach(hostile_batch):
@@ -173,7 +176,7 @@ def test_the_network_is_out_of_reach(hostile_batch):
 
 def test_the_solutions_are_not_visible(hostile_batch):
     results, *_ = hostile_batch
-    assert results["reads the solution"]["score"] == 16  # its own assert: the solution file was not there
+    assert results["reads the solution"]["score"] == FULL  # its own assert: the solution file was not there
 
 
 @pytest.mark.parametrize("source, reason", [
@@ -193,4 +196,4 @@ def test_each_limit_has_its_own_reason(tmp_path, source, reason):
 def test_without_the_sandbox_every_report_says_so(tmp_path):
     (result,) = grade(SOLUTION, "--no-sandbox")
     assert result["isolation"] == "none (--no-sandbox)"
-    assert result["score"] == 16
+    assert result["score"] == FULL

@@ -34,7 +34,7 @@ from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
 
 from book import SOLUTIONS
 from book.grader.checks import CheckFailed, describe_response, shorten
-from book.grader.judge import Agent, AgentGone, Agents, AgentTransport, Notebook, code_cells
+from book.grader.judge import MAX_MESSAGE, Agent, AgentGone, Agents, AgentTransport, Notebook, code_cells
 
 EXAMPLES = 6  # sequences drawn per grade; each runs on fresh processes of both apps
 STEPS = 6  # requests and changes in a sequence, at most
@@ -159,7 +159,14 @@ class Machine(RuleBasedStateMachine):
             self.fail(f"{what}: {shorten(learner)}", f"{what}: {shorten(reference)}")
 
     def fail(self, got: str, expected: str) -> None:
-        steps = self.current.steps[-MAX_SHOWN_STEPS:]
+        # The report keeps MAX_MESSAGE characters: leave room for what came back and what was
+        # expected, and drop the oldest steps rather than those.
+        room = max(120, MAX_MESSAGE - len(got) - len(expected) - 100)
+        steps: list[str] = []
+        for step in reversed(self.current.steps[-MAX_SHOWN_STEPS:]):
+            if steps and sum(len(s) + 8 for s in (*steps, step)) > room:
+                break
+            steps.insert(0, step)
         skipped = len(self.current.steps) - len(steps)
         called = "; then ".join(steps) or "the app, fresh"
         if skipped:
@@ -221,6 +228,9 @@ class Differential:
             await anyio.to_thread.run_sync(tour)
             await anyio.to_thread.run_sync(test)
         except AgentGone as exc:
+            if str(exc).startswith("the notebook did not run to the end"):
+                # Said as every other check says it, so the report shows the reason once.
+                pytest.fail(str(exc), pytrace=False)
             raise CheckFailed(called="a sequence of requests", got=str(exc), expected="an answer to each") from None
 
 

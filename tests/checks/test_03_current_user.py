@@ -1,177 +1,287 @@
-"""Hidden checks for exercise 03, the current user.
+"""Hidden checks for exercise 03, personal access tokens for a photo site.
 
-Every shape of bad credentials gets 401 with WWW-Authenticate: Bearer; tokens are looked up by
-hash, through the session dependency, and never come back in a response. Besides the notebook's two
-given users, each grade adds users of its own (names, tokens and notes made up from its seed) to
-the database, in the agent; the answers expected are computed here, from a model of the given data.
+A bearer token names its account, found by its fingerprint; no token is a bare `Bearer` challenge,
+a bad, revoked or expired token is `Bearer error="invalid_token"` on every route, a deactivated
+account is 403, time comes from the overridable `clock`, and the public photo route shows the
+owner more. Besides the notebook's seeded accounts, each grade adds accounts, tokens and photos of
+its own (made up from its seed) in the agent; the answers expected are computed here. A
+differential check then drives the learner's app and the reference with the same sequences of
+requests, revocations and clock moves (book.grader.differential).
 """
 
 import hashlib
 
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, rule
+
 from book.grader.checks import agent_side, check, expect, expect_response
+from book.grader.differential import Machine, differential  # noqa: F401  (a fixture)
 
 EXERCISE = "03-current-user"
-
-# The notebook's given users: (id, token, notes), as its given cell seeds them.
-GIVEN = {
-    "Ada": (1, "ada-exercise-token", ["Analytical engine", "Note G"]),
-    "Grace": (2, "grace-exercise-token", ["COBOL", "Find the moth"]),
+BARE = "Bearer"
+INVALID = 'Bearer error="invalid_token"'
+EARLY = 1.8e9  # before every token of the notebook's seed expires
+# The notebook's seed: handle -> (active, {token: expires_at}, [(caption, public), ...]).
+SEEDED = {
+    "mira": (True, {"pat-mira-laptop": 1.9e9, "pat-mira-phone": 2.1e9},
+             [("Harbour at dawn", True), ("Draft: fog", False), ("Gulls", True)]),
+    "otto": (True, {"pat-otto-cli": 1.95e9}, [("Red kite", False), ("Moss", True)]),
+    "pia": (False, {"pat-pia-old": 2.1e9}, [("Old mill", True), ("Attic", False)]),
 }
-NAMES = ["Alan", "Barbara", "Edsger", "Frances", "Katherine", "Linus", "Margaret", "Radia", "Tim", "Yukihiro"]
-WORDS = ["compiler", "lambda", "kernel", "punch card", "relay", "stack", "heap", "loom", "tape", "vacuum tube"]
-BAD_HEADERS = {
+NAMES = ["ansel", "dorothea", "vivian", "henri", "imogen", "robert", "diane", "sebastiao", "nan", "fan"]
+SUBJECTS = ["lighthouse", "heron", "market", "glacier", "tram", "orchard", "dune", "bridge", "kiln", "reef"]
+NO_TOKEN = {
     "no Authorization header": None,
-    "another scheme (Basic)": "Basic YWRhOmV4ZXJjaXNl",
+    "another scheme (Basic)": "Basic bWlyYTpzZWNyZXQ=",
     "the scheme alone": "Bearer",
     "the scheme and a space": "Bearer ",
-    "an unknown scheme": "Token ada-exercise-token",
-    "an unknown token": "Bearer not-a-real-token",
-    "an empty header": "",
+    "another scheme with a real token": "Token pat-mira-phone",
 }
 
 
-def hash_of(token):
-    """The exercise's hash_token, computed here."""
-    return hashlib.sha256(token.encode()).hexdigest()
+def fingerprint(secret):
+    """The notebook's fingerprint, computed here."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def auth(value):
     return {} if value is None else {"Authorization": value}
 
 
-def refused(response, called):
-    expect_response(response, status=401, headers={"WWW-Authenticate": "Bearer"}, called=called)
+def bearer(secret):
+    return auth(f"Bearer {secret}")
 
 
-def made_up_token(rng, prefix):
-    return f"{prefix}-{rng.getrandbits(64):016x}"
+def challenged(response, challenge, called):
+    expect_response(response, status=401, headers={"WWW-Authenticate": challenge}, called=called)
 
 
-def made_up_user(rng):
-    """A user for this grade: {id, name, token, notes}."""
+def made_up_account(rng, *, active=True, tokens=2):
+    """An account for this grade: {handle, active, tokens: {secret: expires_at}, photos}."""
     name = rng.choice(NAMES)
-    notes = [f"{word.capitalize()} {rng.randint(1, 99)}" for word in rng.sample(WORDS, rng.randint(1, 3))]
-    return {"id": rng.randint(10, 99), "name": name, "token": made_up_token(rng, name.lower()), "notes": notes}
+    handle = f"{name}{rng.randint(100, 999)}"
+    secrets = {f"pat-{name}-{rng.getrandbits(48):012x}": float(rng.randint(19_000, 22_000) * 100_000)
+               for _ in range(tokens)}
+    photos = [(f"{subject.capitalize()} {rng.randint(1, 99)}", public)
+              for subject, public in zip(rng.sample(SUBJECTS, 4), [True, False, *rng.choices([True, False], k=2)],
+                                         strict=True)]
+    return {"handle": handle, "active": active, "tokens": secrets, "photos": photos}
 
 
 @agent_side
-async def add_users(ctx, users, elsewhere):
-    """Add `users` ({id, name, token_hash, notes}) to the notebook's database; or, when `elsewhere`, to a
-    new in-memory database with the notebook's tables, and override get_session with its sessions."""
-    from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
-    from sqlalchemy.pool import StaticPool
-
-    sessions = ctx.nb.SessionLocal
-    if elsewhere:
-        engine = create_async_engine("sqlite+aiosqlite://", poolclass=StaticPool)
-        async with engine.begin() as connection:
-            await connection.run_sync(ctx.nb.Base.metadata.create_all)
-        sessions = ctx.other_sessions = async_sessionmaker(engine, expire_on_commit=False)
-
-        async def other_session():
-            async with ctx.other_sessions() as session:
-                yield session
-
-        ctx.app.dependency_overrides[ctx.nb.get_session] = other_session
-    async with sessions() as session:
-        for user in users:
-            session.add(ctx.nb.User(id=user["id"], name=user["name"], token_hash=user["token_hash"]))
+async def add_accounts(ctx, accounts):
+    """Add accounts ({handle, active, tokens: [[digest, expires_at]], photos}) to the notebook's database."""
+    nb = ctx.nb
+    async with nb.Sessions() as session:
+        for account in accounts:
+            owner = nb.Account(handle=account["handle"], active=account["active"])
+            session.add(owner)
             await session.flush()
-            session.add_all(ctx.nb.Note(owner_id=user["id"], title=title) for title in user["notes"])
+            for digest, until in account["tokens"]:
+                session.add(nb.AccessToken(account_id=owner.id, digest=digest, expires_at=until))
+            for caption, public in account["photos"]:
+                session.add(nb.Photo(account_id=owner.id, caption=caption, public=public))
         await session.commit()
 
 
-async def add(nb, *users, elsewhere=False):
-    await nb.call(add_users, [{**user, "token_hash": hash_of(user["token"])} for user in users], elsewhere)
+async def add(nb, *accounts):
+    await nb.call(add_accounts, [{**account, "tokens": [[fingerprint(secret), until]
+                                                        for secret, until in account["tokens"].items()]}
+                                 for account in accounts])
 
 
-@check(points=2, hint="""A known token gives the caller, and /me answers with their id and name. The
-    database keeps a hash of each token, never the token: what must you do to the token the client
-    sends before you can look it up?""")
-async def test_known_tokens_give_the_caller(nb, client, rng):
-    extra = made_up_user(rng)
+async def stop_clock(nb, now):
+    await nb.override_value("clock", now)
+
+
+@check(points=2, hint="""A valid bearer token gives its account, and GET /me answers {"handle": ...}.
+    The database keeps each token's fingerprint, not the token: what must happen to the token the
+    client sends before you look it up? (Chapter 03, users and their tokens.)""")
+async def test_a_token_names_its_account(nb, client, rng):
+    extra = made_up_account(rng)
     await add(nb, extra)
-    callers = [(name, number, token) for name, (number, token, _) in GIVEN.items()]
-    for name, number, token in [*callers, (extra["name"], extra["id"], extra["token"])]:
-        expect_response(await client.get("/me", headers=auth(f"Bearer {token}")), status=200,
-                        json={"id": number, "name": name}, called=f"GET /me with {name}'s token")
+    await stop_clock(nb, EARLY)
+    callers = [(handle, secret) for handle, (active, tokens, _) in SEEDED.items() if active for secret in tokens]
+    for handle, secret in [*callers, *((extra["handle"], secret) for secret in extra["tokens"])]:
+        expect_response(await client.get("/me", headers=bearer(secret)), status=200, json={"handle": handle},
+                        called=f"GET /me with a token of {handle}")
 
 
-@check(points=2, hint="""Every request that cannot be tied to a user is 401 with the header
-    WWW-Authenticate: Bearer, whatever is wrong with its Authorization header: missing, another
-    scheme, no token, an unknown token. With auto_error=False, what does HTTPBearer give you for a
-    header it cannot read, and what must you do with that?""")
-async def test_every_bad_header_is_401_with_the_bearer_challenge(client, rng):
-    cases = {**BAD_HEADERS, "another unknown token": f"Bearer {made_up_token(rng, 'guess')}"}
-    for label, value in cases.items():
-        for path in ("/me", "/notes"):
-            refused(await client.get(path, headers=auth(value)), f"GET {path} with {label}")
+@check(points=2, hint="""With no bearer token at all (no header, another scheme, nothing after Bearer),
+    a private route answers 401 with exactly WWW-Authenticate: Bearer: there is no token to call
+    invalid. What does HTTPBearer(auto_error=False) give you then?""")
+async def test_no_token_is_a_bare_bearer_challenge(client):
+    for label, value in NO_TOKEN.items():
+        challenged(await client.get("/me", headers=auth(value)), BARE, f"GET /me with {label}")
+        challenged(await client.delete("/tokens/current", headers=auth(value)), BARE,
+                   f"DELETE /tokens/current with {label}")
 
 
-@check(points=1, hint="""The scheme of an Authorization header is case-insensitive: "bearer <token>"
-    is as valid as "Bearer <token>". HTTPBearer already accepts both; a hand-written
-    startswith("Bearer ") does not.""")
-async def test_the_scheme_is_case_insensitive(nb, client, rng):
-    extra = made_up_user(rng)
+@check(points=2, hint="""A bearer token that matches no stored fingerprint is 401 with
+    WWW-Authenticate: Bearer error="invalid_token", on every route, the public one too: a client
+    that sent a token wants to know it was refused. Look the token up by its fingerprint; the
+    stored fingerprint is not a token, and no token belongs in a response.""")
+async def test_an_unknown_token_is_invalid_on_every_route(nb, client, rng):
+    extra = made_up_account(rng)
     await add(nb, extra)
-    grace, token, _ = GIVEN["Grace"]
-    scheme = rng.choice(["BEARER", "bEaReR", "beaRER"])
-    for name, number, header in (("Grace", grace, f"bearer {token}"),
-                                 (extra["name"], extra["id"], f"{scheme} {extra['token']}")):
-        expect_response(await client.get("/me", headers=auth(header)), status=200, json={"id": number, "name": name},
-                        called=f"GET /me with '{header.split()[0]} <{name}'s token>'")
-
-
-@check(points=2, hint="""Hash the token the client sends, and compare it with the stored hash. Comparing
-    the sent token with token_hash directly turns the stored hash into a password: anyone who reads
-    the table can log in.""")
-async def test_the_stored_hash_is_not_a_token(nb, client, rng):
-    extra = made_up_user(rng)
-    await add(nb, extra)
-    for name, token in (("Ada", GIVEN["Ada"][1]), (extra["name"], extra["token"])):
-        refused(await client.get("/me", headers=auth(f"Bearer {hash_of(token)}")),
-                f"GET /me with the hash stored for {name}'s token")
-
-
-@check(points=2, hint="""get_current_user must look the user up through DBSession (the session
-    dependency), so that overriding get_session, as tests do, changes where users come from.""")
-async def test_the_user_lookup_goes_through_the_session_dependency(nb, client, rng):
-    # Someone else, in another database, holds Ada's token: only a lookup through the override finds them.
-    other = {**made_up_user(rng), "token": GIVEN["Ada"][1]}
-    await add(nb, other, elsewhere=True)
-    headers = auth(f"Bearer {other['token']}")
-    called = "with Ada's token, get_session overridden by another database"
-    expect_response(await client.get("/me", headers=headers), status=200,
-                    json={"id": other["id"], "name": other["name"]}, called=f"GET /me {called}",
-                    seen=await nb.graph("GET /me"))
-    expect_response(await client.get("/notes", headers=headers), status=200, json=other["notes"],
-                    called=f"GET /notes {called}", seen=await nb.graph("GET /notes"))
-
-
-@check(points=1, hint="""GET /notes returns only the caller's notes, oldest first: which column ties a
-    note to its owner?""")
-async def test_notes_are_the_callers_own(nb, client, rng):
-    extra = made_up_user(rng)
-    await add(nb, extra)
-    owners = [(name, token, notes) for name, (_, token, notes) in GIVEN.items()]
-    for name, token, notes in [*owners, (extra["name"], extra["token"], extra["notes"])]:
-        expect_response(await client.get("/notes", headers=auth(f"Bearer {token}")), status=200,
-                        json=notes, called=f"GET /notes with {name}'s token")
-
-
-@check(points=2, hint="""Never repeat a token in a response: not in the body, not in an error message
-    (such as "unknown token ..."), not in a header. Error messages end up in logs.""")
-async def test_no_token_comes_back_in_any_response(nb, client, rng):
-    extra = made_up_user(rng)
-    await add(nb, extra)
-    secrets = [*(token for _, token, _ in GIVEN.values()), extra["token"], "not-a-real-token",
-               "ada-exercise-token-typo", made_up_token(rng, "guess")]
-    for path in ("/me", "/notes", "/nothing-here"):
-        for value in [*BAD_HEADERS.values(), *(f"Bearer {secret}" for secret in secrets),
-                      *(f"Token {secret}" for secret in secrets)]:
-            response = await client.get(path, headers=auth(value))
+    await stop_clock(nb, EARLY)
+    known = next(iter(extra["tokens"]))
+    secrets = {"an unknown token": f"pat-guess-{rng.getrandbits(48):012x}",
+               f"the fingerprint stored for a token of {extra['handle']}": fingerprint(known),
+               "the fingerprint stored for mira's phone token": fingerprint("pat-mira-phone"),
+               f"a token of {extra['handle']} with a typo": known[:-1]}
+    for label, secret in secrets.items():
+        for method, path in (("GET", "/me"), ("DELETE", "/tokens/current"),
+                             ("GET", f"/accounts/{extra['handle']}/photos"), ("GET", "/accounts/mira/photos")):
+            response = await client.request(method, path, headers=bearer(secret))
+            called = f"{method} {path} with {label}"
+            challenged(response, INVALID, called)
             shown = response.text + " " + " ".join(f"{k}: {v}" for k, v in response.headers.items())
-            leaked = [secret for secret in secrets if secret in shown]
-            scheme = value.split(" ")[0] if value else "(none)"
-            expect(not leaked, called=f"GET {path} with Authorization: {scheme} <token>",
-                   got=f"{response.status_code}, and the token is in the response", expected="no token in the response")
+            expect(secret not in shown, called=called, got="the token, in the response", expected="no token in it")
+
+
+@check(points=2, hint="""A token is valid while clock() is before its expires_at; at expires_at it has
+    expired: 401 with error="invalid_token". Read the time through the clock dependency, so that
+    overriding it moves time for your code; time.time() in your code cannot be stopped by a test.""")
+async def test_tokens_expire_by_the_clock(nb, client, rng):
+    extra = made_up_account(rng, tokens=1)
+    await add(nb, extra)
+    (secret, until), = extra["tokens"].items()
+    for handle, token, expiry in ((extra["handle"], secret, until), ("otto", "pat-otto-cli", 1.95e9)):
+        moments = ((expiry - rng.randint(1, 3600), True), (expiry, False), (expiry + rng.randint(1, 10**6), False))
+        for now, valid in moments:
+            await stop_clock(nb, now)
+            called = f"GET /me with a token of {handle} expiring at {expiry:.0f}, clock() overridden to {now:.0f}"
+            response = await client.get("/me", headers=bearer(token))
+            if valid:
+                expect_response(response, status=200, json={"handle": handle}, called=called,
+                                seen=await nb.graph("GET /me"))
+            else:
+                expect_response(response, status=401, headers={"WWW-Authenticate": INVALID}, called=called,
+                                seen=await nb.graph("GET /me"))
+
+
+@check(points=2, hint="""DELETE /tokens/current revokes the token of that request (204): the next request
+    with it is 401 with error="invalid_token", while the account's other tokens keep working. The
+    endpoint needs the token row itself: what does your dependency hand it? Commit the change.""")
+async def test_a_revoked_token_is_refused_from_the_next_request(nb, client, rng):
+    extra = made_up_account(rng, tokens=2)
+    await add(nb, extra)
+    await stop_clock(nb, EARLY)
+    lost, kept = extra["tokens"]
+    who = extra["handle"]
+    expect_response(await client.delete("/tokens/current", headers=bearer(lost)), status=204,
+                    called=f"DELETE /tokens/current with a token of {who}")
+    for method, path in (("GET", "/me"), ("DELETE", "/tokens/current"), ("GET", f"/accounts/{who}/photos")):
+        challenged(await client.request(method, path, headers=bearer(lost)), INVALID,
+                   f"{method} {path} with the token of {who} just revoked")
+    expect_response(await client.get("/me", headers=bearer(kept)), status=200, json={"handle": who},
+                    called=f"GET /me with the other token of {who}, after the revocation")
+    expect_response(await client.get("/me", headers=bearer("pat-mira-phone")), status=200, json={"handle": "mira"},
+                    called="GET /me as mira, after another account revoked a token")
+
+
+@check(points=2, hint="""A valid token of a deactivated account is 403 on every route: the caller is
+    known, the account may not use the API. A token that is not valid is still 401, whatever its
+    account: check the token first, then the account.""")
+async def test_a_deactivated_account_is_forbidden(nb, client, rng):
+    extra = made_up_account(rng, active=False, tokens=1)
+    await add(nb, extra)
+    (secret, until), = extra["tokens"].items()
+    await stop_clock(nb, EARLY)
+    for handle, token in ((extra["handle"], secret), ("pia", "pat-pia-old")):
+        for method, path in (("GET", "/me"), ("DELETE", "/tokens/current"), ("GET", "/accounts/otto/photos"),
+                             ("GET", f"/accounts/{handle}/photos")):
+            expect_response(await client.request(method, path, headers=bearer(token)), status=403,
+                            called=f"{method} {path} with a valid token of {handle}, whose account is deactivated")
+    await stop_clock(nb, until + rng.randint(1, 10**6))
+    challenged(await client.get("/me", headers=bearer(secret)), INVALID,
+               f"GET /me with an expired token of {extra['handle']}, whose account is deactivated")
+
+
+@check(points=2, hint="""GET /accounts/{handle}/photos is public: with no token it answers the public
+    captions, by photo id; the owner, with a valid token, gets all captions; another account sees the
+    public ones. An unknown handle is 404. The route needs a caller dependency that may give
+    "nobody" instead of refusing. (Chapter 03, the dependency.)""")
+async def test_the_public_route_shows_the_owner_more(nb, client, rng):
+    extra, other = made_up_account(rng), made_up_account(rng)
+    await add(nb, extra, other)
+    await stop_clock(nb, EARLY)
+    handle = extra["handle"]
+    everything = [caption for caption, _ in extra["photos"]]
+    public = [caption for caption, shown in extra["photos"] if shown]
+    path = f"/accounts/{handle}/photos"
+    for label, headers, wanted in (("no token", {}, public),
+                                   (f"a token of {handle}", bearer(next(iter(extra["tokens"]))), everything),
+                                   (f"a token of {other['handle']}", bearer(next(iter(other["tokens"]))), public),
+                                   ("mira's token", bearer("pat-mira-phone"), public)):
+        expect_response(await client.get(path, headers=headers), status=200, json=wanted,
+                        called=f"GET {path} with {label}")
+    expect_response(await client.get("/accounts/otto/photos", headers=bearer("pat-otto-cli")), status=200,
+                    json=["Red kite", "Moss"], called="GET /accounts/otto/photos as otto")
+    missing = f"nobody{rng.randint(100, 999)}"
+    for label, headers in (("no token", {}), ("mira's token", bearer("pat-mira-phone"))):
+        expect_response(await client.get(f"/accounts/{missing}/photos", headers=headers), status=404,
+                        called=f"GET /accounts/{missing}/photos with {label}")
+
+
+TOKENS = [None, "Basic bWlyYTpzZWNyZXQ=", "pat-mira-laptop", "pat-mira-phone", "pat-otto-cli", "pat-pia-old",
+          "pat-nobody-0000"]
+HANDLES = ["mira", "otto", "pia", "nobody"]
+TIMES = [1.8e9, 1.9e9, 1.93e9, 1.95e9, 2.2e9]
+HEADER = ("www-authenticate",)
+
+
+def header(token):
+    if token is None or token.startswith("Basic"):
+        return auth(token)
+    return bearer(token)
+
+
+class Tokens(Machine):
+    """Any sequence of calls with the seeded tokens, revocations and clock moves, as the reference
+    answers them: the status, the JSON of a success and the WWW-Authenticate challenge."""
+
+    @initialize()
+    def start_clock(self):
+        self.clock_at(EARLY)
+
+    @rule(token=st.sampled_from(TOKENS))
+    def who_am_i(self, token):
+        self.same(*self.send("GET", "/me", headers=header(token)), headers=HEADER)
+
+    @rule(handle=st.sampled_from(HANDLES), token=st.sampled_from(TOKENS))
+    def photos(self, handle, token):
+        self.same(*self.send("GET", f"/accounts/{handle}/photos", headers=header(token)), headers=HEADER)
+
+    @rule(token=st.sampled_from(TOKENS))
+    def revoke(self, token):
+        self.same(*self.send("DELETE", "/tokens/current", headers=header(token)), headers=HEADER)
+
+    @rule(now=st.sampled_from(TIMES))
+    def clock_at(self, now):
+        self.step(f"clock() overridden to {now:.0f}")
+        self.call(lambda nb: stop_clock(nb, now))
+
+    def tour(self):
+        self.start_clock()
+        self.who_am_i("pat-mira-laptop")
+        self.photos("otto", None)
+        self.photos("otto", "pat-otto-cli")
+        self.photos("otto", "pat-mira-phone")
+        self.who_am_i("pat-pia-old")
+        self.revoke("pat-mira-laptop")
+        self.who_am_i("pat-mira-laptop")
+        self.photos("mira", "pat-mira-phone")
+        self.clock_at(1.95e9)
+        self.photos("mira", "pat-otto-cli")
+        self.who_am_i(None)
+        self.revoke("Basic bWlyYTpzZWNyZXQ=")
+        self.photos("nobody", None)
+
+
+@check(points=3, hint="""In some sequence of requests, revocations and clock moves, your app answers
+    differently from what the exercise asks. Replay the sequence shown in your notebook (override
+    clock as it says) and compare each status and challenge with the acceptance criteria.""")
+async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
+    await differential.run(Tokens, examples=2, steps=5)

@@ -1,236 +1,346 @@
-"""Hidden checks for exercise 06, app-scoped resources.
+"""Hidden checks for exercise 06, a shipping-quote service with a reloadable tariff sheet.
 
-One HTTP client and one Redis client per run of the app, made in the lifespan, closed at shutdown,
-and reaching endpoints only through overridable dependencies.
-
-The clients are watched in the agent, through the given factories (make_http_client, make_redis):
-`watched` wraps them before the app starts, so every client made afterwards is counted with its
-closes. Each grade adds a currency of its own to the rates service, so answers cannot be canned.
+Two app-scoped resources: a carrier client (made by the given open_carrier) and a tariff sheet
+(read by the given read_tariffs from TARIFF_FILE). The factories are watched in the agent before
+the app starts, so the checks count clients made and file reads, and see which clients are closed.
+Each grade writes tariff sheets and a fuel surcharge of its own, so answers cannot be canned. A
+differential check drives the learner's app and the reference with the same quotes, health
+requests and reloads (good files, broken files, no token).
 """
 
-import asyncio
 import string
 
 import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import invariant, rule
 
 from book.grader.checks import agent_side, check, expect, expect_response
+from book.grader.differential import Machine, differential  # noqa: F401  (a fixture)
 
 EXERCISE = "06-lifespan-resources"
+TOKEN = "ops-7f3a-reload"  # the given ADMIN_TOKEN
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 
-RATES = {"EUR": 1.08, "GBP": 1.27, "JPY": 0.0067}  # the given rates service's
+
+def price(rate, kg, percent):
+    return (rate["base"] + rate["per_kg"] * kg) * (100 + percent) // 100
 
 
 @agent_side
 def watch_factories(ctx):
-    """Wrap the notebook's two factories to keep each client they make, and count its aclose() calls.
+    """Wrap open_carrier and read_tariffs to keep every client made and count every read.
 
-    Returns what was made before (by loading the notebook), and whether the app was already served.
+    Returns the carrier clients made before (by loading the notebook), and whether the app was
+    already served.
     """
-    import httpx
-
     nb = ctx.nb
-    ctx.watched = []  # [kind, client, closes]
-    before = {"http": sum(isinstance(c, httpx.AsyncClient) for c in nb.MADE),
-              "redis": len(nb.MADE) - sum(isinstance(c, httpx.AsyncClient) for c in nb.MADE)}
+    ctx.carriers, ctx.reads = [], [0]
+    before = len(nb.OPENED)
+    opener, reader = nb.open_carrier, nb.read_tariffs
 
-    def watching(kind, factory):
-        def make(*args, **kwargs):
-            client = factory(*args, **kwargs)
-            entry = [kind, client, 0]
-            ctx.watched.append(entry)
-            original = client.aclose
+    def open_carrier(*args, **kwargs):
+        made = opener(*args, **kwargs)
+        ctx.carriers.append(made)
+        return made
 
-            async def aclose(*args, **kwargs):
-                entry[2] += 1
-                return await original(*args, **kwargs)
+    def read_tariffs(*args, **kwargs):
+        ctx.reads[0] += 1
+        return reader(*args, **kwargs)
 
-            client.aclose = aclose
-            return client
-
-        return make
-
-    nb.make_http_client = watching("http", nb.make_http_client)
-    nb.make_redis = watching("redis", nb.make_redis)
+    nb.open_carrier, nb.read_tariffs = open_carrier, read_tariffs
     return {"before": before, "served": ctx.served is not None}
 
 
 @agent_side
-def watched_clients(ctx):
-    """The clients the factories made since watch_factories: kind, closed (HTTP) and aclose() calls."""
-    return [{"kind": kind, "closed": bool(getattr(client, "is_closed", False)), "closes": closes}
-            for kind, client, closes in ctx.watched]
+def watched(ctx):
+    """The carrier clients made since watch_factories (closed or not), and the reads of the file."""
+    return {"closed": [made.is_closed for made in ctx.carriers], "reads": ctx.reads[0]}
 
 
 @agent_side
-async def made_redis_value(ctx, key):
-    """`key` in the Redis client make_redis made last (None if it made none)."""
-    import httpx
-
-    made = [client for client in ctx.nb.MADE if not isinstance(client, httpx.AsyncClient)]
-    return await made[-1].get(key) if made else None
+def all_carriers_closed(ctx):
+    """Whether every carrier client the notebook made is closed: [closed, ...]."""
+    return [made.is_closed for made in ctx.nb.OPENED]
 
 
 @agent_side
-def add_rate(ctx, currency, rate):
-    ctx.nb.RATES[currency] = rate
+def write_sheet(ctx, version, zones):
+    ctx.nb.write_tariffs(version, zones)
 
 
 @agent_side
-def flat_rates_client(ctx, rate):
-    """An HTTP client to another rates service, where every currency is worth `rate` dollars."""
+def break_sheet(ctx, how):
+    """Make the tariff file unreadable: gone, not JSON, or without zones."""
+    path = ctx.nb.TARIFF_FILE
+    if how == "missing":
+        path.unlink(missing_ok=True)
+    elif how == "garbled":
+        path.write_text('{"version": "x", "zones": {')
+    else:
+        path.write_text('{"version": "x"}')
+
+
+@agent_side
+def set_fuel(ctx, percent):
+    ctx.nb.FUEL["percent"] = percent
+
+
+@agent_side
+async def fixed_fuel_carrier(ctx, percent, closed):
+    """A carrier client to another carrier whose surcharge is always `percent` (closed if asked)."""
     import httpx
     from fastapi import FastAPI
 
     other = FastAPI()
 
-    @other.get("/rates/{currency}")
-    async def flat(currency: str) -> dict:
-        return {"currency": currency, "usd": rate}
+    @other.get("/fuel")
+    async def fuel() -> dict:
+        return {"percent": percent}
 
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://other")
+    made = httpx.AsyncClient(transport=httpx.ASGITransport(app=other), base_url="http://other")
+    if closed:
+        await made.aclose()
+    return made
 
 
-@agent_side
-async def store_with(ctx, key, value):
-    """A Redis store of its own, holding `key` = `value`."""
-    from fakeredis import FakeAsyncRedis, FakeServer
-
-    store = FakeAsyncRedis(server=FakeServer(), decode_responses=True)
-    await store.set(key, value)
-    return store
+def made_up_sheet(rng, count=3):
+    """A version and `count` zones with made-up rates."""
+    names = set()
+    while len(names) < count:
+        names.add("".join(rng.choice(string.ascii_uppercase) for _ in range(2)))
+    zones = {name: {"base": rng.randint(100, 2000), "per_kg": rng.randint(50, 500)} for name in sorted(names)}
+    return f"{rng.choice(['2026', '2027', '2028'])}-{rng.choice(['spring', 'summer', 'autumn'])}-" \
+           f"{rng.randint(10, 99)}", zones
 
 
 @pytest.fixture
-async def watched(nb):
+async def sheet(nb, rng):
+    """A made-up tariff sheet and surcharge, written before the app starts: request it before `client`."""
+    version, zones = made_up_sheet(rng)
+    percent = rng.randint(3, 25)
+    await nb.call(write_sheet, version, zones)
+    await nb.call(set_fuel, percent)
+    return {"version": version, "zones": zones, "percent": percent}
+
+
+@pytest.fixture
+async def watching(nb):
     """The factories watched, before the app starts: request it before `client`, which starts it."""
     found = await nb.call(watch_factories)
     if found["served"]:
-        pytest.fail("the grader watched the clients too late (the app had started): not your mistake",
+        pytest.fail("the grader watched the resources too late (the app had started): not your mistake",
                     pytrace=False)
     return found["before"]
 
 
-async def new_currency(nb, rng):
-    """A currency made up for this grade, added to the rates service: (code, rate)."""
-    code = "".join(rng.choice(string.ascii_uppercase) for _ in range(3))
-    while code in RATES or code == "XYZ":
-        code = "".join(rng.choice(string.ascii_uppercase) for _ in range(3))
-    rate = rng.randint(101, 999) / 100
-    await nb.call(add_rate, code, rate)
-    return code, rate
+async def expect_quotes(client, zones, percent, version, rng, called=""):
+    for zone, rate in zones.items():
+        kg = rng.randint(1, 100)
+        expect_response(await client.get("/quote", params={"zone": zone, "kg": kg}), status=200,
+                        json={"zone": zone, "kg": kg, "price": price(rate, kg, percent), "tariffs": version},
+                        called=f"GET /quote?zone={zone}&kg={kg}{called}")
 
 
-def body(response):
-    try:
-        found = response.json()
-    except ValueError:
-        return None
-    return found if isinstance(found, dict) else None
+@check(points=2, hint="""GET /quote takes the zone's rate from the tariff sheet and the surcharge from
+    the carrier's GET /fuel, and answers with price_cents(rate, kg, percent) and the sheet's version;
+    404 for a zone the sheet lacks, 422 for kg outside 1..100.""")
+async def test_quotes_use_the_sheet_and_the_carrier(nb, sheet, client, rng):
+    await expect_quotes(client, sheet["zones"], sheet["percent"], sheet["version"], rng,
+                        called=f" (fuel surcharge {sheet['percent']}%)")
+    expect_response(await client.get("/quote", params={"zone": "ZZZ", "kg": 1}), status=404)
+    zone = next(iter(sheet["zones"]))
+    for kg in (0, 101, -rng.randint(1, 9)):
+        expect_response(await client.get("/quote", params={"zone": zone, "kg": kg}), status=422)
 
 
-def in_dollars(got, amount, rate):
-    """Whether `got` is amount * rate rounded to cents (a cent off is a tie rounded the other way)."""
-    want = round(amount * rate, 2)
-    return isinstance(got, (int, float)) and (got == want or (abs(got - want) < 0.0101 and got == round(got, 2)))
+@check(points=1, hint="""GET /health answers {"carrier": "open" or "closed", "tariffs": <version>,
+    "zones": <how many>} from the carrier client and the sheet in use.""")
+async def test_health_reports_what_is_in_use(sheet, client):
+    expect_response(await client.get("/health"), status=200,
+                    json={"carrier": "open", "tariffs": sheet["version"], "zones": len(sheet["zones"])})
 
 
-async def expect_conversion(client, currency, amount, rate, called=None):
-    response = await client.get(f"/convert/{currency}", params={"amount": amount})
-    want = {"currency": currency, "usd": round(amount * rate, 2)}
-    found = body(response) or {}
-    if not (response.status_code == 200 and found.get("currency") == currency
-            and in_dollars(found.get("usd"), amount, rate)):
-        expect_response(response, status=200, json=want, called=called)
+@check(points=2, hint="""Make the carrier client and read the file in the lifespan, before its yield,
+    and nowhere else: not at import, not in a dependency or a route. Every request shares them
+    (chapter 06, the lifespan).""")
+async def test_one_carrier_and_one_read_per_run(nb, watching, client):
+    expect(watching == 0, called="loading the notebook, before the app starts",
+           got=f"{watching} carrier client(s) made already", expected="none: they are made at startup")
+    for zone in ("EU", "UK", "US", "EU", "ZZ"):
+        await client.get("/quote", params={"zone": zone, "kg": 2})
+    await client.get("/health")
+    seen = await nb.call(watched)
+    expect(len(seen["closed"]) == 1 and seen["reads"] == 1,
+           called="5 quotes and a health request in one run of the app",
+           got=f"{len(seen['closed'])} carrier client(s) made, the file read {seen['reads']} time(s)",
+           expected="1 carrier client, the file read once")
 
 
-@check(points=1, hint="""GET /convert/{currency}?amount=... asks the rates service for GET /rates/{currency}
-    and answers {"currency": ..., "usd": amount * rate, rounded to 2 places}; a 404 from the service is a
-    404.""")
-async def test_converts_and_refuses_unknown_currencies(nb, client, rng):
-    await expect_conversion(client, "GBP", 10, RATES["GBP"])
-    await expect_conversion(client, "JPY", 1000, RATES["JPY"])
-    currency = rng.choice(sorted(RATES))
-    await expect_conversion(client, currency, rng.randint(1, 500), RATES[currency])
-    code, rate = await new_currency(nb, rng)
-    await expect_conversion(client, code, rng.randint(1, 500), rate)
-    expect_response(await client.get("/convert/XYZ", params={"amount": 1}), status=404)
-
-
-@check(points=1, hint="""Count each successful lookup in Redis under lookups:{currency}, on the Redis
-    client of the RedisClient dependency, and read it back in GET /stats/{currency} (0 when the key is
-    missing).""")
-async def test_lookups_are_counted_in_redis(nb, client, rng):
-    code, _ = await new_currency(nb, rng)
-    counts = {"EUR": rng.randint(1, 4), "GBP": 1, code: rng.randint(2, 4), "JPY": 0, "XYZ": 0}
-    looked_up = [currency for currency, count in counts.items() for _ in range(count)] + ["XYZ"]
-    rng.shuffle(looked_up)
-    for currency in looked_up:
-        await client.get(f"/convert/{currency}", params={"amount": 1})
-    done = ", ".join(f"{currency} {looked_up.count(currency)}x" for currency in sorted(set(looked_up)))
-    for currency, count in counts.items():
-        expect_response(await client.get(f"/stats/{currency}"), status=200,
-                        json={"currency": currency, "lookups": count},
-                        called=f"GET /stats/{currency} after looking up {done}")
-    stored = await nb.call(made_redis_value, "lookups:EUR")
-    expect(stored == str(counts["EUR"]), called="the Redis client from make_redis(), key lookups:EUR",
-           got=stored, expected=repr(str(counts["EUR"])))
-
-
-@check(points=2, hint="""Make the clients in the lifespan, before its yield, and nowhere else: not at
-    module level, not in a dependency, not in an endpoint. Every request then shares the same two.""")
-async def test_one_client_of_each_for_many_requests(nb, watched, client):
-    expect(watched == {"http": 0, "redis": 0}, called="loading the notebook, before the app starts",
-           got=f"{watched['http']} HTTP client(s) and {watched['redis']} Redis client(s) made already",
-           expected="none: clients are made at startup")
-    responses = await asyncio.gather(*(client.get("/convert/EUR", params={"amount": n}) for n in range(30)))
-    await client.get("/stats/EUR")
-    statuses = sorted({response.status_code for response in responses})
-    kinds = [made["kind"] for made in await nb.call(watched_clients)]
-    expect(kinds.count("http") == 1 and kinds.count("redis") == 1,
-           called=f"30 conversions and a stats request in one run of the app (answers: {statuses})",
-           got=f"{kinds.count('http')} HTTP client(s), {kinds.count('redis')} Redis client(s)",
-           expected="1 HTTP client and 1 Redis client")
-
-
-@check(points=2, hint="""What comes after the lifespan's yield runs at shutdown: close both clients
-    there (each has an aclose()). A try/finally around the yield makes sure it runs.""")
-async def test_both_clients_are_closed_at_shutdown(nb, watched, client):
-    await client.get("/convert/EUR", params={"amount": 1})
-    serving = await nb.call(watched_clients)
+@check(points=1, hint="""What comes after the lifespan's yield runs at shutdown: close the carrier
+    client there (aclose()), and make it run even when something failed.""")
+async def test_the_carrier_is_closed_at_shutdown(nb, watching, client):
+    await client.get("/quote", params={"zone": "EU", "kg": 1})
+    serving = await nb.call(watched)
     await nb.unserve()
-    after = await nb.call(watched_clients)
-    called = "one run of the app: startup, a request, shutdown"
-    http = [made for made in after if made["kind"] == "http"]
-    redis = [made for made in after if made["kind"] == "redis"]
-    expect(len(http) == 1 and len(redis) == 1, called=called,
-           got=f"{len(http)} HTTP client(s) and {len(redis)} Redis client(s) made by the factories in this run",
-           expected="one of each")
-    open_while_serving = [not made["closed"] for made in serving if made["kind"] == "http"]
-    expect(all(open_while_serving) and http[0]["closed"], called=called,
-           got=f"HTTP client open while serving: {open_while_serving}, closed after: {http[0]['closed']}",
-           expected="open while serving, closed after shutdown")
-    expect(redis[0]["closes"] == 1, called=called, got=f"Redis client closed {redis[0]['closes']} time(s)",
-           expected="closed once, at shutdown")
+    after = await nb.call(watched)
+    expect(serving["closed"] == [False] and after["closed"] == [True],
+           called="one run of the app: startup, a quote, shutdown",
+           got=f"carrier clients closed while serving: {serving['closed']}, after shutdown: {after['closed']}",
+           expected="one client, open while serving, closed after shutdown")
 
 
-@check(points=2, hint="""Endpoints must get the HTTP client from the HTTPClient alias (get_http), so that
-    overriding get_http, as tests do, swaps the rates service.""")
-async def test_the_http_client_comes_through_the_dependency(nb, client, rng):
-    rate, amount, currency = rng.randint(3, 12) / 2, rng.randint(1, 99), rng.choice(sorted(RATES))
-    await nb.override_value("get_http", await nb.call(flat_rates_client, rate))
-    await expect_conversion(client, currency, amount, rate,
-                            called=f"GET /convert/{currency}?amount={amount} with get_http overridden by a "
-                                   f"service where every rate is {rate}")
+@check(points=2, hint="""When the tariff file cannot be read at startup, the service must not start,
+    and a carrier client made before must still be closed: what closes it must run when reading the
+    file raises, not only at a normal shutdown.""")
+async def test_a_failed_startup_leaves_no_carrier_open(nb, rng):
+    how = rng.choice(["missing", "garbled", "no zones"])
+    await nb.call(break_sheet, how)
+    reply = await nb.agent.request("serve")
+    closed = await nb.call(all_carriers_closed)
+    called = f"starting the app with the tariff file {how}"
+    expect(not reply.get("ok"), called=called, got="the app started", expected="startup fails")
+    expect(all(closed), called=called, got=f"carrier clients made, closed: {closed}",
+           expected="every carrier client closed")
 
 
-@check(points=1, hint="""Endpoints must get Redis from the RedisClient alias (get_redis), so that
-    overriding get_redis swaps the store the counts go to.""")
-async def test_redis_comes_through_the_dependency(nb, client, rng):
-    currency, count = rng.choice(sorted(RATES)), rng.randint(5, 90)
-    await nb.override_value("get_redis", await nb.call(store_with, f"lookups:{currency}", count))
-    await client.get(f"/convert/{currency}", params={"amount": 1})
-    expect_response(await client.get(f"/stats/{currency}"), status=200,
-                    json={"currency": currency, "lookups": count + 1},
-                    called=f"GET /stats/{currency} after one lookup, with get_redis overridden by a store that had "
-                           f"{count}",
-                    seen=await nb.graph("GET /stats/{currency}"))
+@check(points=2, hint="""POST /admin/reload must replace the sheet for every later request, with the
+    app still running. Each request gets a shallow copy of the lifespan state: assigning to
+    request.state lasts one request. Keep the sheet somewhere that outlives it (chapter 06,
+    lifespan state or app.state).""")
+async def test_reload_swaps_the_sheet_without_restart(nb, sheet, watching, client, rng):
+    await client.get("/quote", params={"zone": next(iter(sheet["zones"])), "kg": 1})
+    version, zones = made_up_sheet(rng, count=rng.choice([2, 4]))
+    await nb.call(write_sheet, version, zones)
+    called = f"POST /admin/reload after writing sheet {version} with zones {sorted(zones)}"
+    expect_response(await client.post("/admin/reload", headers=ADMIN), status=200,
+                    json={"tariffs": version, "zones": len(zones)}, called=called)
+    await expect_quotes(client, zones, sheet["percent"], version, rng, called=" after the reload")
+    gone = next((zone for zone in sheet["zones"] if zone not in zones), None)
+    if gone is not None:
+        expect_response(await client.get("/quote", params={"zone": gone, "kg": 1}), status=404,
+                        called=f"GET /quote?zone={gone}&kg=1 after a reload without {gone}")
+    expect_response(await client.get("/health"), status=200,
+                    json={"carrier": "open", "tariffs": version, "zones": len(zones)},
+                    called="GET /health after the reload")
+    seen = await nb.call(watched)
+    expect(seen["closed"] == [False] and seen["reads"] == 2, called=called,
+           got=f"carrier clients made: {len(seen['closed'])} (closed: {seen['closed']}), "
+               f"file read {seen['reads']} time(s)",
+           expected="still the one carrier client, open; the file read twice (startup, reload)")
+
+
+@check(points=2, hint="""When the file cannot be read, POST /admin/reload answers 409 and the old sheet
+    stays in use, whole: read the new sheet completely before replacing anything.""")
+async def test_a_failed_reload_keeps_the_old_sheet(nb, sheet, client, rng):
+    how = rng.choice(["missing", "garbled", "no zones"])
+    await nb.call(break_sheet, how)
+    expect_response(await client.post("/admin/reload", headers=ADMIN), status=409,
+                    called=f"POST /admin/reload with the tariff file {how}")
+    await expect_quotes(client, sheet["zones"], sheet["percent"], sheet["version"], rng,
+                        called=" after a failed reload")
+    expect_response(await client.get("/health"), status=200,
+                    json={"carrier": "open", "tariffs": sheet["version"], "zones": len(sheet["zones"])},
+                    called="GET /health after a failed reload")
+
+
+@check(points=1, hint="""Only the operations team may reload: the route needs the given require_admin,
+    which answers 401 with WWW-Authenticate without the right bearer token.""")
+async def test_reload_is_for_admins_only(nb, sheet, client, rng):
+    version, zones = made_up_sheet(rng)
+    await nb.call(write_sheet, version, zones)
+    for headers in ({}, {"Authorization": f"Bearer ops-{rng.randint(1000, 9999)}"}):
+        response = await client.post("/admin/reload", headers=headers)
+        expect_response(response, status=401, called=f"POST /admin/reload with headers {headers}")
+        expect("www-authenticate" in response.headers, called=f"POST /admin/reload with headers {headers}",
+               got=f"headers {dict(response.headers)}", expected="a WWW-Authenticate header")
+    expect_response(await client.get("/health"), status=200,
+                    json={"carrier": "open", "tariffs": sheet["version"], "zones": len(sheet["zones"])},
+                    called="GET /health after two refused reloads")
+
+
+@check(points=2, hint="""Every route must get the carrier from get_carrier and the sheet from
+    get_tariffs (through their dependencies), so that one override reaches both /quote and /health
+    (chapter 06, overrides swap the dependency).""")
+async def test_overrides_reach_every_route(nb, client, rng):
+    version, zones = made_up_sheet(rng, count=2)
+    await nb.override_instance("get_tariffs", "Tariffs", version=version, zones=zones)
+    percent = rng.randint(30, 60)
+    await nb.override_value("get_carrier", await nb.call(fixed_fuel_carrier, percent, False))
+    await expect_quotes(client, zones, percent, version, rng,
+                        called=f" with get_tariffs and get_carrier overridden (sheet {version}, fuel {percent}%)")
+    expect_response(await client.get("/health"), status=200,
+                    json={"carrier": "open", "tariffs": version, "zones": 2},
+                    called="GET /health with get_tariffs overridden", seen=await nb.graph("GET /health"))
+    await nb.override_value("get_carrier", await nb.call(fixed_fuel_carrier, percent, True))
+    expect_response(await client.get("/health"), status=200,
+                    json={"carrier": "closed", "tariffs": version, "zones": 2},
+                    called="GET /health with get_carrier overridden by a closed client",
+                    seen=await nb.graph("GET /health"))
+
+
+SHEETS = {
+    "A": {"EU": {"base": 450, "per_kg": 120}, "UK": {"base": 600, "per_kg": 150}},
+    "B": {"UK": {"base": 640, "per_kg": 170}, "US": {"base": 1250, "per_kg": 330},
+          "NZ": {"base": 1900, "per_kg": 410}},
+    "C": {"EU": {"base": 390, "per_kg": 99}},
+}
+
+
+class Tariffs(Machine):
+    """Quotes, health requests and reloads (good sheets, broken files, without the token) in any
+    order, as the reference answers them."""
+
+    @rule(zone=st.sampled_from(["EU", "UK", "US", "NZ"]), kg=st.sampled_from([1, 7, 100, 0, 101]))
+    def quote(self, zone, kg):
+        self.same(*self.send("GET", "/quote", params={"zone": zone, "kg": kg}))
+
+    @rule()
+    def health(self):
+        self.same(*self.send("GET", "/health"))
+
+    @rule(name=st.sampled_from(sorted(SHEETS)))
+    def reload(self, name):
+        self.step(f"the tariff file rewritten as sheet {name} {SHEETS[name]}")
+        self.call(lambda nb: nb.call(write_sheet, f"sheet-{name}", SHEETS[name]))
+        self.same(*self.send("POST", "/admin/reload", headers=ADMIN))
+
+    @rule(how=st.sampled_from(["missing", "garbled", "no zones"]))
+    def reload_broken(self, how):
+        self.step(f"the tariff file {how}")
+        self.call(lambda nb: nb.call(break_sheet, how))
+        self.same(*self.send("POST", "/admin/reload", headers=ADMIN), json=False)
+
+    @rule(name=st.sampled_from(sorted(SHEETS)))
+    def reload_without_token(self, name):
+        self.step(f"the tariff file rewritten as sheet {name}")
+        self.call(lambda nb: nb.call(write_sheet, f"sheet-{name}", SHEETS[name]))
+        self.same(*self.send("POST", "/admin/reload"), json=False)
+
+    def tour(self):
+        self.quote("EU", 7)
+        self.reload("B")
+        self.quote("EU", 1)
+        self.quote("NZ", 100)
+        self.reload_broken("garbled")
+        self.health()
+        self.quote("UK", 0)
+        self.quote("EU", 101)
+        self.reload_without_token("C")
+        self.health()
+        self.reload("C")
+        self.health()
+
+    @invariant()
+    def one_carrier(self):
+        learner, reference = self.call(lambda nb: nb.call(all_carriers_closed))
+        self.agree("carrier clients made (closed or not)", learner, reference)
+
+
+
+
+
+@check(points=3, hint="""In some sequence of quotes, health requests and reloads (good sheets, broken
+    files, no token), your app answers differently from what the exercise asks. Replay the sequence
+    shown in your notebook and compare each answer with the rules.""")
+async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
+    await differential.run(Tariffs, examples=3, steps=5)

@@ -1,167 +1,340 @@
-"""Hidden checks for exercise 07, caching within a request.
+"""Hidden checks for exercise 07, feature flags evaluated once per request.
 
-The profile is loaded once per request (not once per dependent, not once per process); event ids
-are fresh at every use; the dependencies are wired through Profile.
-
-Each grade adds a user of its own to the given profiles (id, name, permissions, theme made up from
-its seed), and the loads are counted in the agent by the notebook's own LOADS counter.
+GET /home fetches the caller's account once per request, evaluates each flag at most once per
+request (Flag("x") written in two places is one cache entry, two names are two), shares one request
+number and hands each section a decision number of its own, and keeps nothing across requests: a
+flag switched between requests shows at once, and customers asking at the same time see their own
+flags. Each grade adds an account of its own (id, plan, flags made up from its seed); the calls are
+counted in the agent by the notebook's own FETCHES and EVALUATIONS. A differential check then drives
+the learner's app and the reference with the same sequences of requests, toggles and bursts
+(book.grader.differential).
 """
 
+import anyio.from_thread
+from hypothesis import strategies as st
+from hypothesis.stateful import invariant, rule
+
 from book.grader.checks import agent_side, check, expect, expect_response
+from book.grader.differential import Machine, differential  # noqa: F401  (a fixture)
 
 EXERCISE = "07-request-cache"
 
-# The given profiles: the model the answers are compared with.
-PROFILES = {
-    1: {"name": "Ada", "permissions": ["write", "read"], "theme": "dark"},
-    2: {"name": "Grace", "permissions": ["read"], "theme": "light"},
+FLAGS = ("dark_mode", "new_checkout", "search_v2")
+# The given accounts: the model the answers are compared with.
+GIVEN = {
+    10: {"plan": "free", "flags": {"dark_mode": True, "new_checkout": False, "search_v2": False}},
+    11: {"plan": "team", "flags": {"dark_mode": False, "new_checkout": True, "search_v2": True}},
 }
-NAMES = ["Hedy", "Alan", "Barbara", "Edsger", "Frances", "Katherine", "Linus", "Margaret"]
-PERMISSIONS = ["read", "write", "admin", "billing", "export", "invite"]
-THEMES = ["dark", "light", "contrast", "sepia", "solarized"]
+PLANS = ["starter", "growth", "enterprise", "nonprofit", "education", "trial"]
+ONCE = {name: 1 for name in FLAGS}
 
 
 @agent_side
-def add_profile(ctx, user_id, profile):
-    ctx.nb.PROFILES[user_id] = profile
+def add_account(ctx, account_id, account):
+    ctx.nb.ACCOUNTS[account_id] = {"plan": account["plan"], "flags": dict(account["flags"])}
 
 
 @agent_side
-def profile_loads(ctx, clear=False):
-    """load_profile's calls by user id so far (the notebook's LOADS), then optionally cleared."""
-    found = {str(user): count for user, count in ctx.nb.LOADS.items() if count}
+def switch(ctx, account_id, name, on):
+    ctx.nb.toggle(account_id, name, on)
+
+
+@agent_side
+def counted(ctx, clear=False):
+    """fetch_account calls by account and flag_is_on calls by flag so far, then optionally cleared."""
+    found = {"fetches": {str(key): count for key, count in ctx.nb.FETCHES.items() if count},
+             "evaluations": {str(key): count for key, count in ctx.nb.EVALUATIONS.items() if count}}
     if clear:
-        ctx.nb.LOADS.clear()
+        ctx.nb.FETCHES.clear()
+        ctx.nb.EVALUATIONS.clear()
     return found
 
 
 @agent_side
-def dashboard_graph(ctx):
-    """Who each dependency of GET /dashboard depends on, how often get_profile runs, and the graph's text."""
-    from book.dependency_graph import graph
+async def flags_written_apart(ctx, first, second, flags):
+    """A probe app whose route writes Depends(Flag(first)) twice and Depends(Flag(second)) once,
+    current_account overridden: its answer and the evaluations it made."""
+    from typing import Annotated
 
-    try:
-        found = graph(ctx.app, "GET /dashboard")
-    except LookupError as exc:
-        return {"route": False, "error": str(exc)[:200]}
-    parents = {node.label: [child.label for child in node.children] for node in found.nodes()}
-    return {"route": True, "parents": parents, "profile_calls": found.calls(getattr(ctx.nb, "get_profile", None)),
-            "text": str(found)}
+    import httpx
+    from fastapi import Depends, FastAPI
+
+    nb = ctx.nb
+    probe = FastAPI()
+
+    async def probe_account() -> dict:
+        return {"plan": "probe", "flags": dict(flags)}
+
+    probe.dependency_overrides[nb.current_account] = probe_account
+
+    @probe.get("/probe")
+    async def read(a: Annotated[bool, Depends(nb.Flag(first))], b: Annotated[bool, Depends(nb.Flag(first))],
+                   c: Annotated[bool, Depends(nb.Flag(second))]) -> list:
+        return [a, b, c]
+
+    nb.EVALUATIONS.clear()
+    transport = httpx.ASGITransport(app=probe, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
+        response = await client.get("/probe")
+    body = response.json() if response.status_code == 200 else response.text[:200]
+    found = {str(key): count for key, count in nb.EVALUATIONS.items() if count}
+    nb.EVALUATIONS.clear()
+    return {"status": response.status_code, "body": body, "evaluations": found}
 
 
-async def profiles(nb, rng):
-    """The given profiles and this grade's extra user, added to the notebook's: {id: profile}."""
-    user = rng.randint(3, 999)
-    extra = {"name": rng.choice(NAMES), "permissions": rng.sample(PERMISSIONS, rng.randint(2, 4)),
-             "theme": rng.choice(THEMES)}
-    await nb.call(add_profile, user, extra)
-    return {**PROFILES, user: extra}
+def mixed_flags(rng):
+    """Each flag on or off, some on and some off: so that two flags cannot pass for one."""
+    flags = {name: rng.random() < 0.5 for name in FLAGS}
+    while len(set(flags.values())) == 1:
+        flags[rng.choice(FLAGS)] = not flags[FLAGS[0]]
+    return flags
 
 
-def shown(profile):
-    """What the dashboard shows of a profile, but its event ids."""
-    return {"name": profile["name"], "permissions": sorted(profile["permissions"]), "theme": profile["theme"]}
+async def accounts(nb, rng):
+    """The given accounts and this grade's own (listed first), added to the notebook's: {id: account}."""
+    account_id = rng.randint(100, 999)
+    extra = {"plan": rng.choice(PLANS), "flags": mixed_flags(rng)}
+    await nb.call(add_account, account_id, extra)
+    given = {key: {"plan": value["plan"], "flags": dict(value["flags"])} for key, value in GIVEN.items()}
+    return {account_id: extra, **given}
 
 
-def without_events(response):
+def shown(account):
+    """What GET /home shows of an account, but its numbers."""
+    flags = account["flags"]
+    return {"plan": account["plan"], "theme": "dark" if flags["dark_mode"] else "light",
+            "banner": flags["new_checkout"], "checkout": "new" if flags["new_checkout"] else "classic",
+            "search": "v2" if flags["search_v2"] else "v1"}
+
+
+def seen(response):
+    """What a response shows, but its numbers (or its status and text when it is not such a page)."""
     try:
         body = response.json()
-    except ValueError:
-        return response.text
-    return {key: value for key, value in body.items() if key != "events"} if isinstance(body, dict) else body
+        return {"plan": body["plan"], "theme": body["theme"], "banner": body["banner"],
+                "checkout": body["checkout"]["variant"], "search": body["search"]["variant"]}
+    except (ValueError, KeyError, TypeError):
+        return f"{response.status_code} {response.text[:200]}"
 
 
-def counts(by_user):
-    """{user: count} as text, users as the notebook's LOADS keeps them."""
-    return "{" + ", ".join(f"{user}: {count}" for user, count in by_user.items()) + "}"
+def numbers(response):
+    """(request numbers, decision numbers) of a page, or None when it has none."""
+    try:
+        body = response.json()
+        return ([body["request"], body["checkout"]["request"], body["search"]["request"]],
+                [body["checkout"]["decision"], body["search"]["decision"]])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
-async def dashboard(client, user):
-    return await client.get("/dashboard", headers={"X-User": str(user)})
+async def home(client, account_id):
+    return await client.get("/home", headers={"X-Account": str(account_id)})
 
 
-@check(points=1, hint="""GET /dashboard answers {"name", "permissions" (sorted), "theme", "events"} for
-    the user in the X-User header, and 404 when load_profile finds nobody.""")
-async def test_the_dashboard_answers_for_the_caller(nb, client, rng):
-    everyone = await profiles(nb, rng)
-    for user, profile in everyone.items():
-        response = await dashboard(client, user)
-        expect_response(response, status=200, called=f"GET /dashboard with X-User: {user}")
-        expect(without_events(response) == shown(profile), called=f"GET /dashboard with X-User: {user}",
-               got=without_events(response), expected=f"{shown(profile)}, with its events")
-    nobody = rng.choice([user for user in range(1000, 2000) if user not in everyone])
-    expect_response(await dashboard(client, nobody), status=404, called=f"GET /dashboard with X-User: {nobody}")
+@check(points=2, hint="""GET /home shows each account's plan and its flags: the theme from dark_mode,
+    the banner and the checkout variant from new_checkout, the search variant from search_v2; an
+    account fetch_account does not know is 404. Does each Flag ask for its own name?""")
+async def test_home_shows_each_accounts_flags(nb, client, rng):
+    everyone = await accounts(nb, rng)
+    for account_id, account in everyone.items():
+        response = await home(client, account_id)
+        expect_response(response, status=200, called=f"GET /home with X-Account: {account_id}")
+        expect(seen(response) == shown(account), called=f"GET /home with X-Account: {account_id}",
+               got=seen(response), expected=f"{shown(account)} (with its numbers)")
+    nobody = rng.choice([key for key in range(1000, 2000) if key not in everyone])
+    expect_response(await home(client, nobody), status=404, called=f"GET /home with X-Account: {nobody}")
 
 
-@check(points=2, hint="""The profile must be loaded once per request, however many dependencies need it.
-    Which dependencies call load_profile, and could they take the profile from another dependency
-    instead? FastAPI caches each dependency's value for the rest of the request.""")
-async def test_the_profile_loads_once_per_request(nb, rng):
-    user = rng.choice(sorted(await profiles(nb, rng)))
-    await nb.call(profile_loads, True)
-    trace = await nb.trace("GET", "/dashboard", headers={"X-User": str(user)})
-    loads = await nb.call(profile_loads)
-    expect(loads == {str(user): 1}, called=f"one GET /dashboard with X-User: {user}",
-           got=f"load_profile calls by user: {counts(loads)}", expected=counts({user: 1}), seen=trace.text)
+@check(points=2, hint="""One request must fetch the account once, however many flags need it. Which
+    dependencies call fetch_account, and could they take the account from current_account instead?
+    (Chapter 07, "One call per request")""")
+async def test_the_account_is_fetched_once_per_request(nb, rng):
+    account_id = rng.choice(sorted(await accounts(nb, rng)))
+    await nb.call(counted, True)
+    trace = await nb.trace("GET", "/home", headers={"X-Account": str(account_id)})
+    found = (await nb.call(counted))["fetches"]
+    expect(trace.status == 200 and found == {str(account_id): 1}, called=f"one GET /home with X-Account: {account_id}",
+           got=f"status {trace.status}, fetch_account calls by account: {found}",
+           expected=f"200, {{{account_id}: 1}}", seen=trace.text)
 
 
-@check(points=2, hint="""Nothing may be cached beyond the request: no global dict of profiles, no
-    lru_cache. Each request loads its own caller's profile, so users never see each other's.""")
-async def test_nothing_is_cached_across_requests_or_users(nb, client, rng):
-    everyone = await profiles(nb, rng)
-    users = [rng.choice(sorted(everyone)) for _ in range(6)]
-    await nb.call(profile_loads, True)
-    names = []
-    for user in users:
-        response = await dashboard(client, user)
-        body = without_events(response)
-        ok = response.status_code == 200 and isinstance(body, dict)
-        names.append(body.get("name") if ok else response.status_code)
-    called = f"GET /dashboard as users {', '.join(map(str, users))}"
-    wanted = [everyone[user]["name"] for user in users]
-    expect(names == wanted, called=called, got=names, expected=str(wanted))
-    loads = await nb.call(profile_loads)
-    per_request = {str(user): users.count(user) for user in dict.fromkeys(users)}
-    expect(loads == per_request, called=called, got=f"load_profile calls by user: {counts(loads)}",
-           expected=f"{counts(per_request)}: one per request")
+@check(points=3, hint="""Each flag must be evaluated once per request, even where Depends(Flag("x")) is
+    written in two places. FastAPI caches by the callable: are two Flag objects with the same name
+    the same key for it? And are two with different names different keys?
+    (Chapter 07, "Pitfall: class instances are keys by identity")""")
+async def test_each_flag_is_evaluated_once_per_request(nb, rng):
+    account_id = rng.choice(sorted(await accounts(nb, rng)))
+    await nb.call(counted, True)
+    trace = await nb.trace("GET", "/home", headers={"X-Account": str(account_id)})
+    found = (await nb.call(counted))["evaluations"]
+    expect(trace.status == 200 and found == ONCE, called=f"one GET /home with X-Account: {account_id}",
+           got=f"status {trace.status}, flag_is_on calls by flag: {found}", expected=f"200, {ONCE}",
+           seen=trace.text)
+    first, second = rng.sample(FLAGS, 2)
+    on = rng.random() < 0.5
+    flags = {first: on, second: not on}
+    probe = await nb.call(flags_written_apart, first, second, flags)
+    called = (f"a route with Depends(Flag({first!r})) written twice and Depends(Flag({second!r})) once, "
+              f"current_account overridden to flags {flags}")
+    ok = probe["body"] == [on, on, not on] and probe["evaluations"] == {first: 1, second: 1}
+    expect(probe["status"] == 200 and ok,
+           called=called, got=f"{probe['status']} {probe['body']}, flag_is_on calls: {probe['evaluations']}",
+           expected=f"200 {[on, on, not on]}, {{{first!r}: 1, {second!r}: 1}}")
 
 
-@check(points=2, hint="""Each use of EventId must get a new id, even twice in one request. By default
-    FastAPI calls a dependency once per request and reuses its value: how do you ask it not to?""")
-async def test_event_ids_are_fresh_at_every_use(client, rng):
-    seen = []
+@check(points=2, hint="""The three request numbers of a page are one number; each decision is a number
+    of its own, new at every use. A dependency used with use_cache=False is still stored in the
+    request's cache: what does a later use of the same callable, without it, get?
+    (Chapter 07, "A fresh value: use_cache=False")""")
+async def test_one_request_number_and_fresh_decisions(client, rng):
+    pages = []
     for _ in range(3):
-        response = await dashboard(client, rng.choice(sorted(PROFILES)))
-        expect_response(response, status=200)
-        seen.append(response.json().get("events"))
-    flat = [event for pair in seen for event in (pair or [])]
-    expect(len(flat) == 6 and len(set(flat)) == 6 and flat == sorted(flat), called="GET /dashboard three times",
-           got=f"events {seen}", expected="two different ids per request, all new")
+        account_id = rng.choice(sorted(GIVEN))
+        response = await home(client, account_id)
+        expect_response(response, status=200, called=f"GET /home with X-Account: {account_id}")
+        pages.append(numbers(response))
+    ok, last = True, 0
+    for page in pages:
+        if page is None:
+            ok = False
+            break
+        requests, decisions = page
+        everything = [requests[0], *decisions]
+        ok = ok and len(set(requests)) == 1 and len(set(everything)) == 3 and min(everything) > last
+        last = max(everything)
+    expect(ok, called="GET /home three times",
+           got="; ".join(f"request {page[0]}, decisions {page[1]}" if page else "no numbers" for page in pages),
+           expected="in each page one request number and two other decisions, all new at each request")
 
 
-@check(points=1, hint="""get_permissions and get_theme must be dependencies on Profile (the alias of
-    get_profile), used by the endpoint through Depends.""")
-async def test_permissions_and_theme_depend_on_the_profile(nb):
-    found = await nb.call(dashboard_graph)
-    expect(found["route"], called="the graph of GET /dashboard", got=found.get("error"), expected="the route")
-    parents = found["parents"]
-    ok = all(parents.get(name) == ["get_profile"] for name in ("get_permissions", "get_theme"))
-    expect(ok and found["profile_calls"] == 1, called="the graph of GET /dashboard",
-           got=f"get_permissions <- {parents.get('get_permissions')}, get_theme <- {parents.get('get_theme')}, "
-               f"get_profile runs {found['profile_calls']} time(s)",
-           expected="each depends on get_profile, which runs once", seen=found["text"])
+@check(points=2, hint="""Nothing may outlive the request: a flag switched between two requests shows in
+    the second, and each request fetches its own account again. No global dict of accounts or flags,
+    no lru_cache. (Chapter 07, "Nothing is cached across requests")""")
+async def test_nothing_is_kept_across_requests(nb, client, rng):
+    everyone = await accounts(nb, rng)
+    chosen = [next(iter(everyone))] + [rng.choice(sorted(everyone)) for _ in range(5)]
+    await nb.call(counted, True)
+    steps = []
+    for number, account_id in enumerate(chosen):
+        if number:  # the first view is before any switch
+            name = rng.choice(FLAGS)
+            on = not everyone[account_id]["flags"][name]
+            await nb.call(switch, account_id, name, on)
+            everyone[account_id]["flags"][name] = on
+            steps.append(f"{name} switched {'on' if on else 'off'} for {account_id}")
+        steps.append(f"GET /home as {account_id}")
+        response = await home(client, account_id)
+        expect(seen(response) == shown(everyone[account_id]), called="; then ".join(steps),
+               got=seen(response), expected=f"{shown(everyone[account_id])} (with its numbers)")
+    found = (await nb.call(counted))["fetches"]
+    wanted = {str(account_id): chosen.count(account_id) for account_id in dict.fromkeys(chosen)}
+    expect(found == wanted, called="; then ".join(steps), got=f"fetch_account calls by account: {found}",
+           expected=f"{wanted}: one per request")
 
 
-@check(points=1, hint="""Everything about the caller must come from get_profile, so that overriding it
-    (as tests do) changes the name, the permissions and the theme, and loads nothing.""")
-async def test_overriding_the_profile_reaches_everything(nb, client, rng):
-    profile = {"name": f"Test {rng.randint(100, 999)}", "permissions": rng.sample(PERMISSIONS, 3),
-               "theme": rng.choice(THEMES)}
-    await nb.override_value("get_profile", profile)
-    await nb.call(profile_loads, True)
-    response = await client.get("/dashboard")
-    body = without_events(response) if response.status_code == 200 else response.text
-    loads = await nb.call(profile_loads)
-    expect(body == shown(profile) and not loads, called="GET /dashboard with get_profile overridden, no X-User header",
-           got=f"{response.status_code} {body}, load_profile calls: {counts(loads)}",
-           expected=f"200 {shown(profile)}, no load_profile call", seen=await nb.graph("GET /dashboard"))
+@check(points=2, hint="""Customers asking at the same time must each see their own flags. Where does a
+    Flag find the account: from current_account, through its parameters, or from somewhere shared
+    between requests?""")
+async def test_customers_at_the_same_time_see_their_own_flags(nb, client, rng):
+    import asyncio
+
+    everyone = await accounts(nb, rng)
+    chosen = [rng.choice(sorted(everyone)) for _ in range(6)]
+    chosen[:3] = rng.sample(sorted(everyone), 3)
+    responses = await asyncio.gather(*(home(client, account_id) for account_id in chosen))
+    got = [seen(response) for response in responses]
+    wanted = [shown(everyone[account_id]) for account_id in chosen]
+    expect(got == wanted, called=f"GET /home as {', '.join(map(str, chosen))}, all at once", got=got,
+           expected=str(wanted))
+
+
+@check(points=1, hint="""Every flag must find the account through current_account, so that overriding
+    it (as tests do) changes the plan and every flag, and fetches nothing.""")
+async def test_overriding_the_account_reaches_every_flag(nb, client, rng):
+    account = {"plan": f"test-{rng.randint(100, 999)}", "flags": mixed_flags(rng)}
+    await nb.override_value("current_account", account)
+    await nb.call(counted, True)
+    response = await client.get("/home")
+    found = (await nb.call(counted))["fetches"]
+    expect(seen(response) == shown(account) and not found,
+           called=f"GET /home with current_account overridden to {account}, no X-Account header",
+           got=f"{seen(response)}, fetch_account calls: {found}", expected=f"{shown(account)}, no fetch",
+           seen=await nb.graph("GET /home"))
+
+
+@agent_side
+def call_counts(ctx):
+    """Every fetch_account and flag_is_on call so far (the work both apps must agree on)."""
+    return {"fetches": {str(key): count for key, count in ctx.nb.FETCHES.items() if count},
+            "evaluations": {str(key): count for key, count in ctx.nb.EVALUATIONS.items() if count}}
+
+
+def page_shape(response):
+    """A response as the exercise fixes it: status, and for a page what it shows and how its numbers relate."""
+    if response.status_code != 200:
+        return response.status_code
+    found = numbers(response)
+    if found is None:
+        return seen(response)
+    requests, decisions = found
+    return {"shows": seen(response), "one request number": len(set(requests)) == 1,
+            "decisions of their own": len({requests[0], *decisions}) == 3}
+
+
+ACCOUNT = st.sampled_from([10, 11, 12])  # 12 is unknown
+
+
+class Storefront(Machine):
+    """Any sequence of page views by known and unknown accounts, alone or at once, while operators
+    switch flags, as the reference answers it: what each page shows, and the fetches and evaluations."""
+
+    def _compare(self, learner, reference):
+        self.agree("the page", page_shape(learner), page_shape(reference))
+
+    @rule(account=ACCOUNT)
+    def view(self, account):
+        self._compare(*self.send("GET", "/home", headers={"X-Account": str(account)}))
+
+    @rule(account=st.sampled_from([10, 11]), name=st.sampled_from(FLAGS), on=st.booleans())
+    def toggle(self, account, name, on):
+        self.step(f"{name} switched {'on' if on else 'off'} for account {account}")
+        self.call(lambda nb: nb.call(switch, account, name, on))
+
+    @rule(first=ACCOUNT)
+    def at_once(self, first):
+        chosen = [first, 11 if first == 10 else 10, first, 11]
+        self.step("at once: " + ", ".join(f"GET /home as {account}" for account in chosen))
+
+        async def burst(client):
+            import asyncio
+
+            return await asyncio.gather(*(client.get("/home", headers={"X-Account": str(account)})
+                                          for account in chosen))
+
+        learner = anyio.from_thread.run(burst, self.current.learner.client)
+        reference = anyio.from_thread.run(burst, self.current.reference.client)
+        for mine, theirs in zip(learner, reference, strict=True):
+            self._compare(mine, theirs)
+
+    def tour(self):
+        self.view(10)
+        self.view(11)
+        self.view(12)
+        self.toggle(10, "search_v2", True)
+        self.view(10)
+        self.toggle(11, "dark_mode", True)
+        self.at_once(10)
+        self.calls_agree()
+
+    @invariant()
+    def calls_agree(self):
+        learner, reference = self.call(lambda nb: nb.call(call_counts))
+        self.agree("fetch_account and flag_is_on calls so far", learner, reference)
+
+
+@check(points=3, hint="""In some sequence of page views, while flags are switched and customers ask at
+    the same time, your app answers, or fetches and evaluates, differently from what the exercise
+    asks. Replay the sequence shown in your notebook and compare each answer with the acceptance
+    criteria.""")
+async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
+    await differential.run(Storefront, examples=2, steps=5)

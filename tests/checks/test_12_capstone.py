@@ -1,57 +1,64 @@
-"""Hidden checks for exercise 12, the capstone: every pattern of the course in one app.
+"""Hidden checks for exercise 12, the capstone: Deskbook, room booking for co-working spaces.
 
-Each check has the agent build its own app with the learner's create_app, on a fresh database file
-and with a cache TTL made up per grade, recording the engines and Redis clients its lifespan
-creates; the app is then served with that lifespan, the given people added, and every request goes
-through the agent. So no check depends on another's data. Tenants, roles, tokens, the lifespan's
-resources, sessions and connections, the cache and an outage, where dependencies are declared,
-aliases, and overrides; folder names, titles and tokens are made up per grade.
+The exercise gives a specification and a contract (`make_app(settings)`, the tables, `seed`, the
+lifespan's state keys "sessions" and "redis"), not an app. Each check but the differential one has
+the agent build its own app with the learner's make_app, on a fresh database file and with a cache
+TTL made up per grade, recording the engines and Redis clients its lifespan creates; the app is then
+served with that lifespan and every request goes through the agent. A member, room labels and slots
+are made up per grade. A differential check then drives the learner's app and the reference with
+the same sequences of bookings, cancellations, new rooms, races and strangers.
 """
+
+from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
 from dataclasses import dataclass
 
-import httpx
+import anyio.from_thread
 import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import invariant, rule
 
 from book.grader.checks import agent_side, check, expect, expect_response
+from book.grader.differential import Machine, differential  # noqa: F401  (a fixture)
 
 EXERCISE = "12-capstone"
-FOLDER_ROUTES = ["GET /folders/{folder_id}", "GET /folders/{folder_id}/docs", "POST /folders/{folder_id}/docs",
-                 "DELETE /folders/{folder_id}"]
-EVERY_ROUTE = ["GET /folders", "POST /folders", *FOLDER_ROUTES]
-STATE_KEYS = ("settings", "sessions", "redis")
-WORDS = ["Plans", "Budget", "Roadmap", "Invoices", "Hiring", "Legal", "Design", "Minutes", "Travel", "Ideas"]
+
+# The given people, as the notebook seeds them: handle -> (member id, space, host?, key).
+PEOPLE = {"noor": (1, 1, True, "noor-k3y"), "theo": (2, 1, False, "theo-k3y"),
+          "ivy": (3, 1, False, "ivy-k3y"), "kemal": (4, 2, True, "kemal-k3y")}
+GIVEN_ROOMS = {1: [{"id": 1, "label": "Quiet Room"}, {"id": 2, "label": "Board Room"}],
+               2: [{"id": 3, "label": "Studio"}]}
+LABELS = ["Phone Booth", "Loft", "Garden Room", "Atelier", "Snug", "Library", "Deck", "Annex"]
+HANDLES = ["mira", "oskar", "lena", "ravi", "sana", "juno"]
 
 
-def made_up(rng, count=1):
-    """Distinct names for folders or documents, different for each grade."""
-    return [f"{word} {rng.randint(10, 99)}" for word in rng.sample(WORDS, count)]
+def keyed(key: str | None) -> dict:
+    return {"Authorization": f"Bearer {key}"} if key else {}
 
 
-# --- the agent's side: the app, its resources and the people, next to the learner's code ----------
+def as_member(handle: str) -> dict:
+    return keyed(PEOPLE[handle][3])
+
+
+# --- the agent's side ------------------------------------------------------------------------------
 
 
 @agent_side
-def build_shelf(ctx, cache_ttl):
-    """The learner's create_app on a fresh database file, recording what its lifespan creates.
-
-    The app replaces the notebook's `app`, so that serving it (the judge's client) runs this one.
-    """
+def build_desk(ctx, ttl):
+    """The learner's make_app on a fresh database file, recording what its lifespan creates."""
     import tempfile
 
     from sqlalchemy import event
 
     nb = ctx.nb
-    if ctx.served is not None:
-        raise RuntimeError("the grader served the app before building it (a fault of the check)")
-    made = ctx.made = {"engines": [], "disposed": [], "redis": [], "closed": []}
+    made = ctx.made = {"engines": [], "disposed": [], "redis": [], "closed": [], "opened": 0}
     real_engine, real_redis = nb.create_async_engine, nb.FakeAsyncRedis
 
     def create_async_engine(*args, **kwargs):
-        # A request waits pool_timeout for a connection when sessions are never closed: 30 s by default.
+        # Sessions never closed keep their connections: a request would wait 30 s for one.
         engine = real_engine(*args, **{"pool_timeout": 5, **kwargs})
         made["engines"].append(engine)
         event.listen(engine.sync_engine, "engine_disposed", lambda *_: made["disposed"].append(engine))
@@ -67,14 +74,14 @@ def build_shelf(ctx, cache_ttl):
             return await super().aclose(*args, **kwargs)
 
     nb.create_async_engine, nb.FakeAsyncRedis = create_async_engine, RecordingRedis
-    ctx.folder = tempfile.mkdtemp(prefix="shelf-")
-    app = nb.create_app(nb.Settings(database_url=f"sqlite+aiosqlite:///{ctx.folder}/shelf.db", cache_ttl=cache_ttl))
-    nb.app = app
-    return {"app": type(app).__name__, "engines": len(made["engines"]), "redis": len(made["redis"])}
+    ctx.folder = tempfile.mkdtemp(prefix="desk-check-")
+    built = nb.make_app(nb.Settings(database_url=f"sqlite+aiosqlite:///{ctx.folder}/desk.db", room_list_ttl=ttl))
+    nb.app = built
+    return {"app": type(built).__name__, "engines": len(made["engines"]), "redis": len(made["redis"])}
 
 
 @agent_side
-def remove_shelf(ctx):
+def remove_desk(ctx):
     import shutil
 
     if getattr(ctx, "folder", None):
@@ -82,34 +89,62 @@ def remove_shelf(ctx):
 
 
 @agent_side
-async def add_people(ctx):
-    """The given add_people on the lifespan's sessions; who was added, read back from the database."""
-    from sqlalchemy import select
-
-    nb, sessions = ctx.nb, ctx.state["sessions"]
-    await nb.add_people(sessions)
-    async with sessions() as session:
-        users = (await session.scalars(select(nb.User))).all()
-        return {user.name: {"org_id": user.org_id, "token_hash": user.token_hash} for user in users}
+async def add_member(ctx, handle, key):
+    """A member of space 1 (not a host), made up for this grade; their id."""
+    nb = ctx.nb
+    async with ctx.state["sessions"]() as session:
+        member = nb.Member(space_id=1, handle=handle, is_host=False, key_digest=nb.digest(key))
+        session.add(member)
+        await session.commit()
+        return member.id
 
 
 @agent_side
-async def person(ctx, name):
-    """A user as the database holds it (a handle: it stays in the agent)."""
+async def booking_rows(ctx):
+    """Every booking in the database, as [id, room, member, day, hour], by id."""
     from sqlalchemy import select
 
+    nb = ctx.nb
     async with ctx.state["sessions"]() as session:
-        return await session.scalar(select(ctx.nb.User).where(ctx.nb.User.name == name))
+        return [[b.id, b.room_id, b.member_id, b.day, b.hour]
+                for b in await session.scalars(select(nb.Booking).order_by(nb.Booking.id))]
 
 
 @agent_side
 def resources(ctx):
-    """What the lifespan created and closed so far, and the connections of its engine checked out."""
     made = ctx.made
     return {"engines": len(made["engines"]), "redis": len(made["redis"]),
             "disposed": len(made["disposed"]), "closed": len(made["closed"]),
             "all_disposed": made["disposed"] == made["engines"], "all_closed": made["closed"] == made["redis"],
-            "checked_out": made["engines"][0].pool.checkedout() if made["engines"] else None}
+            "checked_out": made["engines"][0].pool.checkedout() if made["engines"] else None,
+            "opened": made["opened"]}
+
+
+@agent_side
+def count_sessions(ctx):
+    """Put a counting wrapper around the lifespan's session factory (state["sessions"])."""
+    made, real = ctx.made, ctx.state["sessions"]
+
+    class Counting:
+        def __call__(self, *args, **kwargs):
+            made["opened"] += 1
+            return real(*args, **kwargs)
+
+        def begin(self, *args, **kwargs):
+            made["opened"] += 1
+            return real.begin(*args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    ctx.state["sessions"] = Counting()
+
+
+@agent_side
+def sessions_opened(ctx):
+    """How many sessions were taken from the lifespan's factory since the last call."""
+    opened, ctx.made["opened"] = ctx.made["opened"], 0
+    return opened
 
 
 @agent_side
@@ -124,15 +159,13 @@ async def redis_set(ctx, key, value):
 
 @agent_side
 def redis_down(ctx, how):
-    """A Redis client whose every command fails as when the server refuses connections ("refused")
-    or never answers ("hung": a timeout)."""
+    """Replace the lifespan's Redis (state["redis"]) by one whose every command fails, as when the
+    server refuses connections ("refused") or never answers ("hung": a timeout)."""
     import redis.exceptions
 
     error = redis.exceptions.ConnectionError if how == "refused" else redis.exceptions.TimeoutError
 
     class RedisDown:
-        """Every command (get, set, setex, delete, expire, ...) fails; so does a pipeline's."""
-
         def __getattr__(self, name):
             async def command(*args, **kwargs):
                 raise error("Redis is down")
@@ -148,295 +181,337 @@ def redis_down(ctx, how):
         async def __aexit__(self, *exc):
             return False
 
-    return RedisDown()
-
-
-@agent_side
-def where_declared(ctx, route, name):
-    """Where each occurrence of the notebook's `name` in the route's graph was declared, and the graph."""
-    from book.dependency_graph import graph
-
-    found = graph(ctx.app, route)
-    target = getattr(ctx.nb, name, None)
-    return {"declared": sorted({node.declared for node in found.nodes()[1:] if node.call is target}),
-            "text": str(found)}
-
-
-@agent_side
-def alias_targets(ctx, aliases):
-    """For each alias: whether one of its Depends names the given function itself, and how it reads."""
-    import typing
-
-    found = {}
-    for alias, function in aliases.items():
-        declared = getattr(ctx.nb, alias, None)
-        extras = typing.get_args(declared)[1:] if typing.get_origin(declared) is typing.Annotated else ()
-        target = getattr(ctx.nb, function, None)
-        found[alias] = {"ok": target is not None and any(getattr(extra, "dependency", None) is target
-                                                         for extra in extras),
-                        "shown": repr(declared)[:160]}
-    return found
+    ctx.made.setdefault("real_redis", ctx.state["redis"])
+    ctx.state["redis"] = RedisDown()
 
 
 # --- the judge's side --------------------------------------------------------------------------------
 
 
 @dataclass
-class Shelf:
+class Desk:
     nb: object
-    client: httpx.AsyncClient
-    people: dict  # name -> {"org_id", "token_hash"}
-    cache_ttl: int
-    before_startup: dict  # what create_app had created: "engines", "redis"
+    client: object
+    ttl: int
+    before_startup: dict
 
-    @staticmethod
-    def headers(name: str | None) -> dict:
-        return {"Authorization": f"Bearer {name}-token"} if name else {}
-
-    async def folder(self, name: str, owner: str = "ada") -> int:
-        """Create a folder as an admin; its id."""
-        called = f"POST /folders?name={name} as {owner}"
-        response = await self.client.post("/folders", params={"name": name}, headers=self.headers(owner))
+    async def room(self, label: str, host: str = "noor") -> int:
+        called = f'POST /rooms {{"label": "{label}"}} as {host} (a host)'
+        response = await self.client.post("/rooms", json={"label": label}, headers=as_member(host))
         expect_response(response, status=201, called=called)
         body = response.json()
-        expect(isinstance(body, dict) and isinstance(body.get("id"), int) and body.get("name") == name,
-               called=called, got=body, expected=f'{{"id": <an int>, "name": "{name}"}}')
+        expect(isinstance(body, dict) and isinstance(body.get("id"), int) and body.get("label") == label,
+               called=called, got=body, expected=f'{{"id": <an int>, "label": "{label}"}}')
         return body["id"]
 
 
 @pytest.fixture
 async def built(nb, rng):
-    """The check's own app, built in the agent before the `client` fixture serves it."""
-    cache_ttl = rng.randint(100, 999)
+    ttl = rng.randint(100, 999)
     try:
-        before = await nb.call(build_shelf, cache_ttl)
-        expect(before["app"] == "FastAPI", called="create_app(Settings(...))", got=f"a {before['app']}",
-               expected="a FastAPI app with lifespan=make_lifespan(settings)")
-        yield cache_ttl, before
+        before = await nb.call(build_desk, ttl)
+        expect(before["app"] == "FastAPI", called="make_app(Settings(...))", got=f"a {before['app']}",
+               expected="a FastAPI app")
+        yield ttl, before
     finally:
-        # Best effort: a failure here would replace the check's own message (a failing shutdown is
-        # the lifespan check's to report; a killed notebook process has nothing left to remove).
         with contextlib.suppress(Exception):
             await nb.unserve()
         with contextlib.suppress(Exception):
-            await nb.call(remove_shelf)
+            await nb.call(remove_desk)
 
 
 @pytest.fixture
-async def shelf(nb, built, client):
-    """The built app, served with its lifespan (`client` after `built`), and the given people in it."""
+async def desk(nb, built, client):
+    """The built app, served with its lifespan (`client` after `built`)."""
     keys = await nb.probe("state_keys")
-    expect(all(key in keys for key in STATE_KEYS), called="the lifespan's state", got=keys or "nothing yielded",
-           expected='yield {"settings": ..., "sessions": ..., "redis": ...}')
-    cache_ttl, before = built
-    return Shelf(nb, client, await nb.call(add_people), cache_ttl, before)
+    expect(all(key in keys for key in ("sessions", "redis")), called="the lifespan's state",
+           got=keys or "nothing yielded", expected='a state with the keys "sessions" and "redis"')
+    ttl, before = built
+    return Desk(nb, client, ttl, before)
 
 
-@check(points=2, hint="""get_folder must look the folder up in the caller's organisation: another
-    organisation's folder answers exactly like a missing one, 404 {"detail": "no such folder"}, on
-    every route under /folders/{folder_id}; and GET /folders lists only the caller's organisation.""")
-async def test_folders_belong_to_the_organisation(shelf, rng):
-    mine, theirs = made_up(rng, 2)
-    folder = await shelf.folder(mine)
-    other = await shelf.folder(theirs, owner="gus")
-    expect_response(await shelf.client.get("/folders", headers=shelf.headers("ada")), status=200,
-                    json=[{"id": folder, "name": mine}], called="GET /folders as ada")
-    expect_response(await shelf.client.get("/folders", headers=shelf.headers("gus")), status=200,
-                    json=[{"id": other, "name": theirs}], called="GET /folders as gus (another organisation)")
+async def newcomer(desk: Desk, rng) -> tuple[str, str]:
+    """A member of Harbour Loft made up for this grade: (handle, key)."""
+    handle = rng.choice(HANDLES)
+    key = f"{handle}-{rng.getrandbits(48):012x}"
+    await desk.nb.call(add_member, handle, key)
+    return handle, key
+
+
+@check(points=3, hint="""A room or a booking of another space must answer exactly like one that does not
+    exist, 404 with the same body, on every route that names it, and GET /rooms lists only the
+    caller's space: which dependency finds the room, and does it know the caller's space? Every
+    route needs a key found by its digest: no key, an unknown key, the stored digest itself or
+    another scheme answer 401 with WWW-Authenticate: Bearer. (Chapter 12, "What FastAPI resolves")""")
+async def test_strangers_and_other_spaces_are_kept_out(desk, rng):
+    for who, space in (("theo", 1), ("kemal", 2)):
+        expect_response(await desk.client.get("/rooms", headers=as_member(who)), status=200,
+                        json=GIVEN_ROOMS[space], called=f"GET /rooms as {who}")
     absent = rng.randint(100, 999)
-    missing = await shelf.client.get(f"/folders/{absent}", headers=shelf.headers("gus"))
-    expect_response(missing, status=404, json={"detail": "no such folder"})
-    for method, path in (("GET", f"/folders/{folder}"), ("GET", f"/folders/{folder}/docs"),
-                         ("POST", f"/folders/{folder}/docs?title=x"), ("DELETE", f"/folders/{folder}")):
-        response = await shelf.client.request(method, path, headers=shelf.headers("gus"))
-        expect(response.status_code == 404 and response.content == missing.content,
-               called=f"{method} {path} as gus (another organisation)",
-               got=f"{response.status_code} {response.text}", expected=f"404 {missing.text}, as for a missing folder")
+    slot = {"day": rng.randint(2, 365), "hour": rng.randint(8, 19)}
+    for who, method, path, foreign, body in (
+            ("kemal", "GET", "/rooms/{}/bookings", rng.choice([1, 2]), None),
+            ("noor", "POST", "/rooms/{}/bookings", 3, slot),
+            (rng.choice(["noor", "theo"]), "DELETE", "/bookings/{}", 2, None),
+            ("kemal", "DELETE", "/bookings/{}", 1, None)):
+        missing = await desk.client.request(method, path.format(absent), json=body, headers=as_member(who))
+        got = await desk.client.request(method, path.format(foreign), json=body, headers=as_member(who))
+        expect(got.status_code == 404 and missing.status_code == 404 and got.content == missing.content,
+               called=f"{method} {path.format(foreign)} as {who} (another space's)",
+               got=f"{got.status_code} {got.text}",
+               expected=f"what {path.format(absent)}, which does not exist, gets: "
+                        f"{missing.status_code} {missing.text}, and 404")
+    rows = await desk.nb.call(booking_rows)
+    expect(rows == [[1, 1, 2, 1, 9], [2, 3, 4, 1, 10]], called="the bookings, after the requests across spaces",
+           got=rows, expected="the two seeded bookings, unchanged")
+    from hashlib import sha256
+
+    stored = sha256(PEOPLE["noor"][3].encode()).hexdigest()
+    unknown = f"{rng.choice(['eve', 'mallory'])}-{rng.randint(1000, 9999)}-k3y"
+    variants = [({}, "no Authorization header"), (keyed(unknown), "an unknown key"),
+                (keyed(stored), "noor's stored digest as the key"),
+                ({"Authorization": "Basic bm9vcjp4"}, "Basic credentials")]
+    rng.shuffle(variants)
+    routes = [("GET", "/rooms", None), ("POST", "/rooms", {"label": "X"}), ("GET", "/rooms/1/bookings", None),
+              ("POST", "/rooms/1/bookings", {"day": 5, "hour": 9}), ("DELETE", "/bookings/1", None)]
+    for number, (method, path, body) in enumerate(routes):
+        headers, label = variants[number % len(variants)]
+        expect_response(await desk.client.request(method, path, json=body, headers=headers), status=401,
+                        headers={"WWW-Authenticate": "Bearer"}, called=f"{method} {path} with {label}")
+    rows = await desk.nb.call(booking_rows)
+    expect(len(rows) == 2, called="the bookings, after requests without a valid key", got=rows,
+           expected="the two seeded bookings")
 
 
-@check(points=2, hint="""Only admins may create or delete folders: a member gets 403 from POST /folders
-    and from DELETE /folders/{folder_id}, an admin 201 and 204. Look at what guards each of these
-    routes: an alias taken as a parameter, or a check in the route's own dependencies.""")
-async def test_only_admins_create_and_delete_folders(shelf, rng):
-    name, refused = made_up(rng, 2)
-    expect_response(await shelf.client.post("/folders", params={"name": refused}, headers=shelf.headers("bob")),
-                    status=403, called=f"POST /folders?name={refused} as bob (a member)")
-    folder = await shelf.folder(name)
-    expect_response(await shelf.client.delete(f"/folders/{folder}", headers=shelf.headers("bob")), status=403,
-                    called=f"DELETE /folders/{folder} as bob (a member)")
-    expect_response(await shelf.client.get(f"/folders/{folder}", headers=shelf.headers("bob")), status=200,
-                    json={"id": folder, "name": name}, called=f"GET /folders/{folder} after bob's refused DELETE")
-    await shelf.client.post(f"/folders/{folder}/docs", params={"title": made_up(rng)[0]}, headers=shelf.headers("ada"))
-    expect_response(await shelf.client.delete(f"/folders/{folder}", headers=shelf.headers("ada")), status=204,
-                    called=f"DELETE /folders/{folder} as ada (an admin), the folder holding a document")
-    expect_response(await shelf.client.get(f"/folders/{folder}", headers=shelf.headers("ada")), status=404,
-                    called=f"GET /folders/{folder} after ada deleted it")
+@check(points=2, hint="""A slot is booked once: the second request for it answers 409, even when
+    several arrive at the same moment, and a day outside 1-365 or an hour outside 8-19 is 422.
+    Between checking that a slot is free and inserting, another request can insert: what in the
+    given tables makes the database refuse the second one, and what does your code do then?""")
+async def test_a_slot_is_booked_once_even_at_once(desk, rng):
+    handle, key = await newcomer(desk, rng)
+    room = rng.choice([1, 2])
+    day, hour = rng.randint(2, 365), rng.randint(8, 19)
+    slot = {"day": day, "hour": hour}
+    path = f"/rooms/{room}/bookings"
+    made = await desk.client.post(path, json=slot, headers=keyed(key))
+    expect_response(made, status=201, called=f"POST {path} {slot} as {handle}")
+    body = made.json()
+    expect(isinstance(body, dict) and isinstance(body.get("id"), int)
+           and {k: body.get(k) for k in ("room_id", "day", "hour", "member")}
+           == {"room_id": room, "day": day, "hour": hour, "member": handle},
+           called=f"POST {path} {slot} as {handle}", got=body,
+           expected=f'{{"id": <an int>, "room_id": {room}, "day": {day}, "hour": {hour}, "member": "{handle}"}}')
+    expect_response(await desk.client.post(path, json=slot, headers=as_member("theo")), status=409,
+                    called=f"POST {path} {slot} as theo, after {handle} booked it")
+    for bad in (rng.choice([{"day": 0, "hour": hour}, {"day": 366, "hour": hour}]),
+                rng.choice([{"day": day, "hour": 7}, {"day": day, "hour": 20}])):
+        expect_response(await desk.client.post(path, json=bad, headers=as_member("theo")), status=422,
+                        called=f"POST {path} {bad} as theo")
+    other = {"day": day, "hour": 8 + (hour - 7) % 12}
+    who = ["noor", "theo", "ivy", "theo"]
+    answers = await asyncio.gather(*(desk.client.post(path, json=other, headers=as_member(name)) for name in who))
+    statuses = sorted(answer.status_code for answer in answers)
+    expect(statuses == [201] + [409] * (len(who) - 1), called=f"{len(who)} × POST {path} {other} at the same moment",
+           got=statuses, expected=f"one 201 and {len(who) - 1} × 409")
+    listed = await desk.client.get(path, headers=as_member("ivy"))
+    expect_response(listed, status=200, called=f"GET {path} as ivy")
+    slots = [[entry.get("day"), entry.get("hour")] for entry in listed.json()]
+    wanted = sorted([[day, hour], [other["day"], other["hour"]]] + ([[1, 9]] if room == 1 else []))
+    expect(slots == wanted, called=f"GET {path} as ivy", got=listed.text,
+           expected=f"the bookings of these slots, by day then hour: {wanted}")
 
 
-@check(points=1, hint="""Any member adds documents to the organisation's folders: POST
-    /folders/{folder_id}/docs?title=... answers 201 {"folder": <name>, "title": ...}; GET lists titles
-    by id.""")
-async def test_members_add_and_list_documents(shelf, rng):
-    name = made_up(rng)[0]
-    titles = made_up(rng, rng.randint(2, 4))
-    folder = await shelf.folder(name)
-    for title in titles:
-        expect_response(await shelf.client.post(f"/folders/{folder}/docs", params={"title": title},
-                                                headers=shelf.headers("bob")),
-                        status=201, json={"folder": name, "title": title},
-                        called=f"POST /folders/{folder}/docs?title={title} as bob (a member)")
-    expect_response(await shelf.client.get(f"/folders/{folder}/docs", headers=shelf.headers("bob")), status=200,
-                    json=titles, called=f"GET /folders/{folder}/docs as bob")
+@check(points=3, hint="""Hosts add rooms (a member gets 403; a label of 1 to 40 characters, else
+    422). A booking is cancelled by the member who made it or by a host of its space (204), and
+    refused to the other members of the space (403); the slot is free again after. The chapter
+    checks roles only: the cancellation rule also needs the booking's owner.""")
+async def test_hosts_add_rooms_and_members_cancel_their_own(desk, rng):
+    label, refused = rng.sample(LABELS, 2)
+    expect_response(await desk.client.post("/rooms", json={"label": refused}, headers=as_member("ivy")),
+                    status=403, called=f'POST /rooms {{"label": "{refused}"}} as ivy (a member)')
+    for bad in (rng.choice(["", "x" * 41]),):
+        expect_response(await desk.client.post("/rooms", json={"label": bad}, headers=as_member("noor")),
+                        status=422, called=f'POST /rooms {{"label": "{bad}"}} as noor')
+    room = await desk.room(label)
+    expect_response(await desk.client.get("/rooms", headers=as_member("theo")), status=200,
+                    json=[*GIVEN_ROOMS[1], {"id": room, "label": label}], called="GET /rooms as theo, after noor's")
+    handle, key = await newcomer(desk, rng)
+    room = rng.choice([1, 2])
+    days = rng.sample(range(2, 366), 2)
+    ids = []
+    for day in days:
+        made = await desk.client.post(f"/rooms/{room}/bookings", json={"day": day, "hour": 11}, headers=keyed(key))
+        expect_response(made, status=201, called=f'POST /rooms/{room}/bookings {{"day": {day}, "hour": 11}} '
+                                                  f"as {handle}")
+        ids.append(made.json()["id"])
+    mine, hosted = ids
+    expect_response(await desk.client.delete(f"/bookings/{mine}", headers=as_member("ivy")), status=403,
+                    called=f"DELETE /bookings/{mine} ({handle}'s) as ivy, a member of the same space")
+    expect_response(await desk.client.delete(f"/bookings/{mine}", headers=keyed(key)), status=204,
+                    called=f"DELETE /bookings/{mine} as {handle}, who booked it")
+    expect_response(await desk.client.delete(f"/bookings/{hosted}", headers=as_member("noor")), status=204,
+                    called=f"DELETE /bookings/{hosted} ({handle}'s) as noor, a host of the space")
+    expect_response(await desk.client.delete(f"/bookings/{mine}", headers=keyed(key)), status=404,
+                    called=f"DELETE /bookings/{mine} again")
+    again = {"day": days[0], "hour": 11}
+    expect_response(await desk.client.post(f"/rooms/{room}/bookings", json=again, headers=as_member("theo")),
+                    status=201, called=f"POST /rooms/{room}/bookings {again} as theo, after the cancellation")
+    rows = await desk.nb.call(booking_rows)
+    expect([row[1:] for row in rows] == [[1, 2, 1, 9], [3, 4, 1, 10], [room, 2, days[0], 11]],
+           called="the bookings in the database", got=rows,
+           expected="the two seeded bookings and theo's new one")
 
 
-@check(points=2, hint="""get_current_user looks the token up by its hash (hash_token); no token, an
-    unknown token, or the stored hash itself is 401 with WWW-Authenticate: Bearer, on every route.""")
-async def test_tokens_are_checked_on_every_route(shelf, rng):
-    stored = shelf.people["ada"]["token_hash"]
-    unknown = f"{rng.choice(['eve', 'mallory', 'trent'])}-{rng.randint(1000, 9999)}-token"
-    for headers, label in (({}, "no Authorization header"),
-                           ({"Authorization": f"Bearer {unknown}"}, "an unknown token"),
-                           ({"Authorization": f"Bearer {stored}"}, "ada's stored hash as the token"),
-                           ({"Authorization": "Basic YWRhOng="}, "Basic credentials")):
-        for route in ("GET /folders", "POST /folders?name=x", "GET /folders/1/docs", "DELETE /folders/1"):
-            method, path = route.split()
-            expect_response(await shelf.client.request(method, path, headers=headers), status=401,
-                            headers={"WWW-Authenticate": "Bearer"}, called=f"{route} with {label}")
-    expect_response(await shelf.client.get("/folders", headers=shelf.headers("bob")), status=200, json=[],
-                    called="GET /folders as bob, with his token")
-
-
-@check(points=2, hint="""make_lifespan(settings) creates one engine (create_async_engine) and one Redis
-    client (FakeAsyncRedis) at startup, never at import or in create_app, and closes both at shutdown,
-    after its yield, in a way that still runs when the app stops on an error.""")
-async def test_the_lifespan_owns_the_resources(shelf):
-    before = shelf.before_startup
-    expect(not before["engines"] and not before["redis"], called="create_app(Settings(...)), before startup",
+@check(points=4, hint="""make_app(settings) creates nothing: its lifespan creates one engine and one
+    Redis client at startup and closes both at shutdown, in a way that still runs when the app
+    stops on an error. Each request gets one session from the lifespan's factory, shared by every
+    dependency that needs it (the key check included), and closed after the response, whatever
+    the request answered. (Chapter 12, "The app" and "What FastAPI resolves")""")
+async def test_the_lifespan_owns_the_resources_and_a_request_one_session(desk, rng):
+    before = desk.before_startup
+    expect(not before["engines"] and not before["redis"], called="make_app(Settings(...)), before startup",
            got=f"{before['engines']} engine(s), {before['redis']} Redis client(s)", expected="none yet")
-    for _ in range(5):
-        await shelf.client.get("/folders", headers=shelf.headers("ada"))
-    made = await shelf.nb.call(resources)
-    expect(made["engines"] == 1 and made["redis"] == 1, called="startup and 5 requests",
+    await desk.nb.call(count_sessions)
+    slot = {"day": rng.randint(2, 365), "hour": rng.randint(8, 19)}
+    routes = [("GET", "/rooms", None, "ivy"), ("POST", "/rooms", {"label": rng.choice(LABELS)}, "noor"),
+              ("POST", "/rooms", {"label": "Nope"}, "theo"), ("GET", "/rooms/2/bookings", None, "theo"),
+              ("POST", "/rooms/2/bookings", slot, "theo"), ("POST", "/rooms/2/bookings", slot, "ivy"),
+              ("DELETE", "/bookings/1", None, "ivy"), ("GET", "/rooms", None, None)]
+    for method, path, body, who in routes:
+        response = await desk.client.request(method, path, json=body, headers=as_member(who) if who else {})
+        opened = await desk.nb.call(sessions_opened)
+        expect(opened == 1, called=f"{method} {path} as {who or 'nobody'} (answered {response.status_code})",
+               got=f"{opened} session(s) taken from the lifespan's factory", expected="exactly one")
+    await asyncio.gather(*(desk.client.request(method, path, json=body, headers=as_member(who) if who else {})
+                           for method, path, body, who in (routes * 2)))
+    checked_out = (await desk.nb.call(resources))["checked_out"]
+    expect(checked_out == 0, called=f"{len(routes) * 2} concurrent requests, some refused",
+           got=f"{checked_out} connection(s) still checked out", expected="none")
+    made = await desk.nb.call(resources)
+    expect(made["engines"] == 1 and made["redis"] == 1, called="startup and the requests above",
            got=f"{made['engines']} engine(s), {made['redis']} Redis client(s)", expected="one of each")
-    await shelf.nb.unserve()
-    made = await shelf.nb.call(resources)
+    await desk.nb.unserve()
+    made = await desk.nb.call(resources)
     expect(made["all_disposed"] and made["all_closed"], called="shutdown",
            got=f"{made['disposed']} engine(s) disposed, {made['closed']} Redis client(s) closed",
            expected="the engine disposed and the Redis client closed")
 
 
-@check(points=2, hint="""get_session is a yield dependency: each request gets one session from the
-    lifespan's session factory, opened around the yield and closed after the response, so no
-    connection stays checked out, whatever the requests answered.""")
-async def test_one_session_per_request_and_no_connection_left(shelf, rng):
-    folder = await shelf.folder(made_up(rng)[0])
-    routes = [("GET", "/folders", "ada"), ("GET", f"/folders/{folder}/docs", "bob"),
-              ("GET", f"/folders/{rng.randint(100, 999)}", "bob"), ("POST", "/folders?name=y", "bob"),
-              ("POST", f"/folders/{folder}/docs?title=t", "gus"), ("GET", "/folders", None)]
-    # Sessions that are never closed keep their connections: past the pool's size, requests wait.
-    await asyncio.gather(*(shelf.client.request(method, path, headers=shelf.headers(who))
-                           for method, path, who in (routes[number % len(routes)] for number in range(30))))
-    checked_out = (await shelf.nb.call(resources))["checked_out"]
-    expect(checked_out == 0, called="30 concurrent requests, some refused",
-           got=f"{checked_out} connection(s) still checked out", expected="none")
-    path = f"/folders/{folder}/docs"
-    # lifespan=True: the traced request gets a lifespan's state, on the same database file.
-    traced = await shelf.nb.trace("POST", path, params={"title": made_up(rng)[0]}, headers=shelf.headers("ada"),
-                                  lifespan=True)
-    calls, exits = traced.calls("get_session"), traced.exits("get_session")
-    expect(calls == 1 and exits == 1, called=f"POST {path}, traced",
-           got=f"get_session ran {calls} time(s) and was closed {exits} time(s)",
-           expected="once, closed after the response", seen=traced.text)
-
-
-@check(points=2, hint="""GET /folders goes through the cache: a hit is answered from Redis without the
-    database; a miss stores the list as JSON under org:<org id>:folders, with the TTL of the settings
-    (from SettingsDep, not a constant). Each organisation has its own key.""")
-async def test_the_folder_list_is_cached_per_organisation(shelf, rng):
-    acme, globex = shelf.people["ada"]["org_id"], shelf.people["gus"]["org_id"]
-    key = f"org:{acme}:folders"
-    await shelf.client.get("/folders", headers=shelf.headers("ada"))
-    ttl = await shelf.nb.call(redis_ttl, key)
-    # Redis counts a TTL down in whole seconds: a second or two may pass between the write and this read.
-    expect(shelf.cache_ttl - 5 <= ttl <= shelf.cache_ttl,
-           called=f"GET /folders as ada, with Settings(cache_ttl={shelf.cache_ttl})",
-           got=f"TTL of {key}: {ttl}", expected=f"{shelf.cache_ttl}, give or take a few seconds "
-                                               "(-2: no such key; -1: no TTL)")
-    planted = [{"id": rng.randint(40, 99), "name": made_up(rng)[0]}]
-    await shelf.nb.call(redis_set, key, json.dumps(planted))
-    expect_response(await shelf.client.get("/folders", headers=shelf.headers("bob")), status=200,
-                    json=planted, called="GET /folders as bob, with a list planted in Redis")
-    expect_response(await shelf.client.get("/folders", headers=shelf.headers("gus")), status=200,
-                    json=[], called=f"GET /folders as gus (organisation {globex})")
-
-
-@check(points=1, hint="""Creating or deleting a folder must forget the organisation's cached list once
-    the change is committed, so the next GET /folders reads the database again.""")
-async def test_writes_forget_the_cached_list(shelf, rng):
-    name = made_up(rng)[0]
-    await shelf.client.get("/folders", headers=shelf.headers("ada"))
-    first = await shelf.folder(name)
-    expect_response(await shelf.client.get("/folders", headers=shelf.headers("bob")), status=200,
-                    json=[{"id": first, "name": name}], called="GET /folders after a folder was created")
-    await shelf.client.delete(f"/folders/{first}", headers=shelf.headers("ada"))
-    expect_response(await shelf.client.get("/folders", headers=shelf.headers("bob")), status=200, json=[],
-                    called="GET /folders after the folder was deleted")
-
-
-@check(points=1, hint="""With Redis down, refusing connections or timing out, the API answers from the
-    database: the cache's get is a miss, its put and forget do nothing. Which exception class covers
-    every way a Redis command fails?""")
-async def test_a_redis_outage_costs_only_the_cache(shelf, rng):
-    made = []
-    for how in ("refused", "hung"):
-        name = made_up(rng)[0]
-        await shelf.nb.override_value("get_redis", await shelf.nb.call(redis_down, how))
+@check(points=4, hint="""GET /rooms goes through the cache: a hit answers from Redis; a miss stores
+    the list as JSON under rooms:<space id> for settings.room_list_ttl seconds (from the settings
+    the app was made with, not a constant). Each space has its own key, adding a room forgets it
+    once the room is committed, and with Redis down (refused or timing out) the API answers from
+    the database: which exception class covers every way a Redis command fails?
+    (Chapter 12, "The cache, and a Redis outage")""")
+async def test_the_room_list_is_cached_per_space_and_survives_an_outage(desk, rng):
+    await desk.client.get("/rooms", headers=as_member("theo"))
+    ttl = await desk.nb.call(redis_ttl, "rooms:1")
+    expect(desk.ttl - 5 <= ttl <= desk.ttl, called=f"GET /rooms as theo, with Settings(room_list_ttl={desk.ttl})",
+           got=f"TTL of rooms:1: {ttl}", expected=f"{desk.ttl}, give or take a few seconds (-2: no such key)")
+    planted = [{"id": rng.randint(40, 99), "label": rng.choice(LABELS)}]
+    await desk.nb.call(redis_set, "rooms:1", json.dumps(planted))
+    expect_response(await desk.client.get("/rooms", headers=as_member("ivy")), status=200, json=planted,
+                    called="GET /rooms as ivy, with a list planted in Redis under rooms:1")
+    expect_response(await desk.client.get("/rooms", headers=as_member("kemal")), status=200, json=GIVEN_ROOMS[2],
+                    called="GET /rooms as kemal (space 2)")
+    label = rng.choice(LABELS)
+    room = await desk.room(label)
+    expect_response(await desk.client.get("/rooms", headers=as_member("theo")), status=200,
+                    json=[*GIVEN_ROOMS[1], {"id": room, "label": label}], called="GET /rooms after noor added a room")
+    rooms = [*GIVEN_ROOMS[1], {"id": room, "label": label}]
+    for how, label in zip(("refused", "hung"), rng.sample(LABELS, 2), strict=True):
+        await desk.nb.call(redis_down, how)
         down = "Redis down" + (" (a timeout)" if how == "hung" else "")
-        created = await shelf.client.post("/folders", params={"name": name}, headers=shelf.headers("ada"))
-        expect_response(created, status=201, called=f"POST /folders with {down}")
-        made.append({"id": created.json()["id"], "name": name})
-        expect_response(await shelf.client.get("/folders", headers=shelf.headers("ada")), status=200,
-                        json=made, called=f"GET /folders with {down}")
+        created = await desk.client.post("/rooms", json={"label": label}, headers=as_member("noor"))
+        expect_response(created, status=201, called=f'POST /rooms {{"label": "{label}"}} with {down}')
+        rooms.append({"id": created.json()["id"], "label": label})
+        expect_response(await desk.client.get("/rooms", headers=as_member("noor")), status=200, json=rooms,
+                        called=f"GET /rooms with {down}")
 
 
-@check(points=1, hint="""Declare the user check once, on the router itself rather than on each of its
-    routes: a route added later then cannot forget it.""")
-async def test_the_router_requires_a_user_for_every_route(shelf):
-    for route in EVERY_ROUTE:
-        found = await shelf.nb.call(where_declared, route, "get_current_user")
-        expect("router" in found["declared"], called=f"where {route} gets its user",
-               got=found["declared"] or "nowhere", expected="from the router's dependencies", seen=found["text"])
+# --- the differential check ------------------------------------------------------------------------
 
 
-@check(points=2, hint="""Every route under /folders/{folder_id} takes FolderDep, so that get_folder (which
-    checks the organisation) guards it, and the session and the user are resolved once per request.""")
-async def test_folder_routes_go_through_the_validator(shelf):
-    for route in FOLDER_ROUTES:
-        found = await shelf.nb.call(where_declared, route, "get_folder")
-        expect(bool(found["declared"]), called=f"the graph of {route}", got="no get_folder in it",
-               expected="get_folder (FolderDep)", seen=found["text"])
+WHO = sorted(PEOPLE)
+ROOM = st.integers(1, 4)  # room 4 exists only once a host added it
+BOOKING = st.integers(1, 5)
 
 
-@check(points=2, hint="""Build each alias on the named dependency function itself (SessionDep on
-    get_session, CurrentUser on get_current_user, AdminUser on require_admin, and so on) and use the
-    aliases in every route. Then one override reaches every route: overriding get_current_user with
-    Bob answers every route as Bob, without a token.""")
-async def test_one_override_reaches_every_route(shelf, rng):
-    aliases = {"SettingsDep": "get_settings", "SessionDep": "get_session", "RedisDep": "get_redis",
-               "CurrentUser": "get_current_user", "AdminUser": "require_admin", "FolderDep": "get_folder",
-               "FolderCacheDep": "get_folder_cache"}
-    found = await shelf.nb.call(alias_targets, aliases)
-    for alias, function in aliases.items():
-        expect(found[alias]["ok"], called=alias, got=found[alias]["shown"],
-               expected=f"Annotated[..., Depends({function})]")
-    folder = await shelf.folder(made_up(rng)[0])
-    await shelf.nb.override_value("get_current_user", await shelf.nb.call(person, "bob"))
-    for method, route, query, status in (("GET", "/folders", "", 200), ("POST", "/folders", "?name=x", 403),
-                                         ("GET", "/folders/{folder_id}", "", 200),
-                                         ("POST", "/folders/{folder_id}/docs", "?title=t", 201),
-                                         ("GET", "/folders/{folder_id}/docs", "", 200),
-                                         ("DELETE", "/folders/{folder_id}", "", 403)):
-        path = route.format(folder_id=folder) + query
-        expect_response(await shelf.client.request(method, path), status=status,
-                        called=f"{method} {path} with get_current_user overridden to bob, no token",
-                        seen=await shelf.nb.graph(f"{method} {route}"))
+class Bookings(Machine):
+    """Any sequence of bookings, cancellations, new rooms, races and strangers, as the reference
+    answers it: statuses, successful bodies and the bookings stored."""
+
+    @rule(who=st.sampled_from(WHO))
+    def list_rooms(self, who):
+        self.same(*self.send("GET", "/rooms", headers=as_member(who)))
+
+    @rule(who=st.sampled_from(WHO), valid=st.booleans())
+    def add_room(self, who, valid):
+        label = "Snug" if valid or not PEOPLE[who][2] else ""
+        self.same(*self.send("POST", "/rooms", json={"label": label}, headers=as_member(who)))
+
+    @rule(who=st.sampled_from(WHO), room=ROOM)
+    def list_bookings(self, who, room):
+        self.same(*self.send("GET", f"/rooms/{room}/bookings", headers=as_member(who)))
+
+    @rule(who=st.sampled_from(WHO), room=ROOM, day=st.integers(1, 2), hour=st.sampled_from([9, 10]))
+    def book(self, who, room, day, hour):
+        self.same(*self.send("POST", f"/rooms/{room}/bookings", json={"day": day, "hour": hour},
+                             headers=as_member(who)))
+
+    @rule(who=st.sampled_from(["theo", "noor"]), room=st.integers(1, 2), which=st.sampled_from(["day", "hour"]))
+    def bad_slot(self, who, room, which):
+        slot = {"day": 0, "hour": 9} if which == "day" else {"day": 1, "hour": 20}
+        self.same(*self.send("POST", f"/rooms/{room}/bookings", json=slot, headers=as_member(who)))
+
+    @rule(who=st.sampled_from(WHO), booking=BOOKING)
+    def cancel(self, who, booking):
+        self.same(*self.send("DELETE", f"/bookings/{booking}", headers=as_member(who)))
+
+    @rule(key=st.sampled_from(["", "noor-k3", "not-a-key"]))
+    def stranger(self, key):
+        self.same(*self.send("GET", "/rooms", headers=keyed(key)), headers=("www-authenticate",))
+
+    @rule(room=st.integers(1, 2), day=st.integers(1, 2))
+    def race(self, room, day):
+        """Theo asks for one slot four times at once: one 201, three 409, whatever the order."""
+        slot = {"day": day, "hour": 10}
+        self.step(f"at once: 4 × POST /rooms/{room}/bookings {slot} as theo")
+
+        async def burst(client):
+            answers = await asyncio.gather(*(client.post(f"/rooms/{room}/bookings", json=slot,
+                                                         headers=as_member("theo")) for _ in range(4)))
+            return sorted(answer.status_code for answer in answers)
+
+        learner = anyio.from_thread.run(burst, self.current.learner.client)
+        reference = anyio.from_thread.run(burst, self.current.reference.client)
+        self.agree("the statuses of the 4 requests, sorted", learner, reference)
+
+    def tour(self):
+        self.list_rooms("kemal")
+        self.list_rooms("theo")  # cached per space
+        self.add_room("theo", True)  # 403
+        self.add_room("noor", False)  # 422
+        self.add_room("noor", True)  # room 4, in space 1
+        self.list_rooms("ivy")  # room 4 listed
+        self.book("ivy", 4, 1, 9)  # booking 3
+        self.bad_slot("theo", 2, "hour")
+        self.list_bookings("theo", 3)  # another space's: 404
+        self.cancel("theo", 3)  # ivy's: 403
+        self.cancel("kemal", 3)  # another space's: 404
+        self.cancel("noor", 3)  # a host: 204
+        self.race(2, 1)
+        self.stranger("not-a-key")
+        self.bookings_agree()
+
+    @invariant()
+    def bookings_agree(self):
+        learner, reference = self.call(lambda nb: nb.call(booking_rows))
+        self.agree("bookings in the database", learner, reference)
+
+
+@check(points=3, hint="""In some sequence of requests (new rooms, bookings, cancellations, races),
+    your app answers, or stores bookings, differently from what the specification asks. Replay
+    the sequence shown in your notebook and compare each answer with the acceptance criteria.""")
+async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
+    await differential.run(Bookings, examples=2, steps=5)

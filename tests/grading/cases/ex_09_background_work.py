@@ -2,90 +2,140 @@
 
 # (exercise, what the learner did wrong, (text of the solution, replaced by), checks that must fail)
 MUTANTS = [
-    ("09-background-work", "the mail is sent in the endpoint, before the response",
-     ("    tasks.add_task(send_welcome, mailer, body.email)", "    send_welcome(mailer, body.email)"),
-     {"test_the_mail_is_a_task_that_runs_after_the_response"}),
-    ("09-background-work", "the task uses the global MAILER, not the request's mailer",
-     ("    tasks.add_task(send_welcome, mailer, body.email)", "    tasks.add_task(send_welcome, MAILER, body.email)"),
-     {"test_a_failing_mailer_changes_nothing_for_the_client", "test_behaves_as_specified_in_any_sequence", "test_the_mailer_comes_through_the_dependency"}),
-    ("09-background-work", "a failing mailer's error escapes the task",
-     ("""    try:
-        mailer.send(email, "Welcome!")
-    except Exception:
-        FAILED.append(email)""", """    mailer.send(email, "Welcome!")"""),
-     {"test_a_failing_mailer_changes_nothing_for_the_client", "test_behaves_as_specified_in_any_sequence"}),
-    ("09-background-work", "the task is scheduled twice", (
-        "    tasks.add_task(send_welcome, mailer, body.email)\n",
-        "    tasks.add_task(send_welcome, mailer, body.email)\n    tasks.add_task(send_welcome, mailer, body.email)\n"),
-     {"test_a_failing_mailer_changes_nothing_for_the_client", "test_behaves_as_specified_in_any_sequence", "test_signup_sends_one_welcome_mail", "test_the_mail_is_a_task_that_runs_after_the_response", "test_the_mailer_comes_through_the_dependency"}),
-    ("09-background-work", "the signup answers 200, not 201",
-     ('@app.post("/signup", status_code=201)', '@app.post("/signup")'), {"test_a_failing_mailer_changes_nothing_for_the_client", "test_behaves_as_specified_in_any_sequence", "test_signup_sends_one_welcome_mail", "test_the_mailer_comes_through_the_dependency"}),
-    ("09-background-work", "a failing mailer is swallowed without a word",
-     ("    except Exception:\n        FAILED.append(email)", "    except Exception:\n        pass"), {"test_a_failing_mailer_changes_nothing_for_the_client", "test_behaves_as_specified_in_any_sequence"}),
-    ("09-background-work", "the mail has the wrong subject",
-     ('mailer.send(email, "Welcome!")', 'mailer.send(email, "Welcome")'), {"test_behaves_as_specified_in_any_sequence", "test_signup_sends_one_welcome_mail", "test_the_mailer_comes_through_the_dependency"}),
-    ("09-background-work", "MailerDep wraps get_mailer in a lambda",
-     ("MailerDep = Annotated[Mailer, Depends(get_mailer)]",
-      "MailerDep = Annotated[Mailer, Depends(lambda: get_mailer())]"), {"test_a_failing_mailer_changes_nothing_for_the_client", "test_behaves_as_specified_in_any_sequence", "test_the_mailer_comes_through_the_dependency"}),
+    ("09-background-work", "the ticket is delivered in the endpoint, before the response",
+     ("    later.add_task(deliver_ticket, courier, order.attendee)", "    deliver_ticket(courier, order.attendee)"),
+     {"test_the_delivery_runs_after_the_response"}),
+    ("09-background-work", "the work uses the global COURIER, not the request's courier",
+     ("    later.add_task(deliver_ticket, courier, order.attendee)",
+      "    later.add_task(deliver_ticket, COURIER, order.attendee)"),
+     {'test_a_dropped_delivery_is_tried_again', 'test_a_ticket_given_up_is_reported', 'test_behaves_as_specified_in_any_sequence', 'test_the_courier_comes_through_the_dependency'}),
+    ("09-background-work", "a failing courier's error escapes the work (no retry, no record)",
+     ("""        try:
+            courier.deliver(attendee)
+        except Exception:
+            continue
+        return""", """        courier.deliver(attendee)
+        return"""),
+     {'test_a_dropped_delivery_is_tried_again', 'test_a_ticket_given_up_is_reported', 'test_behaves_as_specified_in_any_sequence'}),
+    ("09-background-work", "the work is scheduled twice", (
+        "    later.add_task(deliver_ticket, courier, order.attendee)\n",
+        "    later.add_task(deliver_ticket, courier, order.attendee)\n"
+        "    later.add_task(deliver_ticket, courier, order.attendee)\n"),
+     {'test_a_dropped_delivery_is_tried_again', 'test_a_ticket_given_up_is_reported', 'test_an_order_delivers_one_ticket', 'test_behaves_as_specified_in_any_sequence', 'test_the_courier_comes_through_the_dependency', 'test_the_delivery_runs_after_the_response'}),
+    ("09-background-work", "the order answers 200, not 201",
+     ('@app.post("/tickets", status_code=201)', '@app.post("/tickets")'), {'test_a_dropped_delivery_is_tried_again', 'test_a_ticket_given_up_is_reported', 'test_an_order_delivers_one_ticket', 'test_behaves_as_specified_in_any_sequence', 'test_the_courier_comes_through_the_dependency'}),
+    ("09-background-work", "one attempt fewer than ATTEMPTS",
+     ("    for _ in range(ATTEMPTS):", "    for _ in range(ATTEMPTS - 1):"), {'test_a_dropped_delivery_is_tried_again', 'test_a_ticket_given_up_is_reported', 'test_behaves_as_specified_in_any_sequence'}),
+    ("09-background-work", "the delivery goes on after a success",
+     ("            continue\n        return\n", "            continue\n"), {'test_a_dropped_delivery_is_tried_again', 'test_an_order_delivers_one_ticket', 'test_behaves_as_specified_in_any_sequence', 'test_the_courier_comes_through_the_dependency'}),
+    ("09-background-work", "every failed attempt is recorded, not the ticket given up",
+     ("""        except Exception:
+            continue
+        return
+    UNDELIVERED.append(attendee)""", """        except Exception:
+            UNDELIVERED.append(attendee)
+            continue
+        return"""), {'test_a_dropped_delivery_is_tried_again', 'test_a_ticket_given_up_is_reported', 'test_behaves_as_specified_in_any_sequence'}),
+    ("09-background-work", "CourierDep wraps get_courier in a lambda",
+     ("CourierDep = typing.Annotated[Courier, Depends(get_courier)]",
+      "CourierDep = typing.Annotated[Courier, Depends(lambda: get_courier())]"), {'test_a_dropped_delivery_is_tried_again', 'test_a_ticket_given_up_is_reported', 'test_behaves_as_specified_in_any_sequence', 'test_the_courier_comes_through_the_dependency'}),
+    ("09-background-work", "the report is a fresh list, not the record",
+     ('    return {"undelivered": UNDELIVERED}', '    return {"undelivered": list(set())}'), {'test_a_ticket_given_up_is_reported', 'test_behaves_as_specified_in_any_sequence'}),
 ]
 
 # (exercise, what is written differently, [(text of the solution, replaced by), ...])
 ALTERNATIVES = [
-    ("09-background-work", "the task is a response's background, not BackgroundTasks", [
-        ("""@app.post("/signup", status_code=201)
-async def signup(body: SignupIn, mailer: MailerDep, tasks: BackgroundTasks) -> dict:
-    tasks.add_task(send_welcome, mailer, body.email)
-    return {"email": body.email}""", """from fastapi.responses import JSONResponse
+    ("09-background-work", "the work is a response's background, not BackgroundTasks", [
+        ("""@app.post("/tickets", status_code=201)
+async def order_ticket(order: TicketOrder, courier: CourierDep, later: BackgroundTasks) -> dict:
+    later.add_task(deliver_ticket, courier, order.attendee)
+    return {"attendee": order.attendee}""", """from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 
 
-@app.post("/signup", status_code=201)
-async def signup(body: SignupIn, mailer: MailerDep) -> JSONResponse:
-    welcome = BackgroundTask(send_welcome, mailer, body.email)
-    return JSONResponse({"email": body.email}, status_code=201, background=welcome)"""),
+@app.post("/tickets", status_code=201)
+async def order_ticket(order: TicketOrder, courier: CourierDep) -> JSONResponse:
+    work = BackgroundTask(deliver_ticket, courier, order.attendee)
+    return JSONResponse({"attendee": order.attendee}, status_code=201, background=work)"""),
     ]),
-    ("09-background-work", "an async task", [
-        ("def send_welcome(mailer: Mailer, email: str) -> None:", "async def send_welcome(mailer: Mailer, email: str) -> None:"),
+    ("09-background-work", "an async task with a while loop and a counter", [
+        ("""def deliver_ticket(courier: Courier, attendee: str) -> None:
+    for _ in range(ATTEMPTS):
+        try:
+            courier.deliver(attendee)
+        except Exception:
+            continue
+        return
+    UNDELIVERED.append(attendee)""", """async def deliver_ticket(courier: Courier, attendee: str) -> None:
+    tries, done = 0, False
+    while not done and tries < ATTEMPTS:
+        tries += 1
+        try:
+            courier.deliver(attendee)
+            done = True
+        except ConnectionError:
+            pass
+        except Exception:
+            pass
+    if not done:
+        UNDELIVERED.append(attendee)"""),
     ]),
-    ("09-background-work", "a response model and a sync endpoint", [
-        ("""@app.post("/signup", status_code=201)
-async def signup(body: SignupIn, mailer: MailerDep, tasks: BackgroundTasks) -> dict:
-    tasks.add_task(send_welcome, mailer, body.email)
-    return {"email": body.email}""", """class SignupOut(BaseModel):
-    email: str
+    ("09-background-work", "the record is a class reached through a dependency by both sides", [
+        ("UNDELIVERED: list[str] = []\n", """class Undelivered:
+    def __init__(self) -> None:
+        self.attendees: list[str] = []
 
 
-@app.post("/signup", status_code=201, response_model=SignupOut)
-def signup(body: SignupIn, mailer: MailerDep, tasks: BackgroundTasks) -> SignupOut:
-    tasks.add_task(send_welcome, mailer, email=body.email)
-    return SignupOut(email=body.email)"""),
+RECORD = Undelivered()
+
+
+def get_record() -> Undelivered:
+    return RECORD
+
+
+UNDELIVERED = RECORD.attendees
+"""),
+        ("""@app.get("/tickets/undelivered")
+async def undelivered_tickets() -> dict:
+    return {"undelivered": UNDELIVERED}""", """@app.get("/tickets/undelivered")
+def undelivered_tickets(record: typing.Annotated[Undelivered, Depends(get_record)]) -> dict:
+    return {"undelivered": list(record.attendees)}"""),
     ]),
-    ("09-background-work", "the task is scheduled by a dependency", [
-        ("""@app.post("/signup", status_code=201)
-async def signup(body: SignupIn, mailer: MailerDep, tasks: BackgroundTasks) -> dict:
-    tasks.add_task(send_welcome, mailer, body.email)
-    return {"email": body.email}""", """def welcomer(tasks: BackgroundTasks, mailer: MailerDep):
-    def welcome(email: str) -> None:
-        tasks.add_task(send_welcome, mailer, email)
-
-    return welcome
+    ("09-background-work", "a response model, a sync endpoint and keyword arguments", [
+        ("""@app.post("/tickets", status_code=201)
+async def order_ticket(order: TicketOrder, courier: CourierDep, later: BackgroundTasks) -> dict:
+    later.add_task(deliver_ticket, courier, order.attendee)
+    return {"attendee": order.attendee}""", """class Ordered(BaseModel):
+    attendee: str
 
 
-@app.post("/signup", status_code=201)
-async def signup(body: SignupIn, welcome: Annotated[object, Depends(welcomer)]) -> dict:
-    welcome(body.email)
-    return {"email": body.email}"""),
+@app.post("/tickets", status_code=201, response_model=Ordered)
+def order_ticket(order: TicketOrder, courier: CourierDep, later: BackgroundTasks) -> Ordered:
+    later.add_task(deliver_ticket, courier=courier, attendee=order.attendee)
+    return Ordered(attendee=order.attendee)"""),
     ]),
-    ("09-background-work", "the failure is caught around the whole send, with a log line", [
-        ("""    try:
-        mailer.send(email, "Welcome!")
-    except Exception:
-        FAILED.append(email)""", """    import logging
+    ("09-background-work", "the work is scheduled by a dependency, with a for-else", [
+        ("""@app.post("/tickets", status_code=201)
+async def order_ticket(order: TicketOrder, courier: CourierDep, later: BackgroundTasks) -> dict:
+    later.add_task(deliver_ticket, courier, order.attendee)
+    return {"attendee": order.attendee}""", """def dispatcher(later: BackgroundTasks, courier: CourierDep):
+    def dispatch(attendee: str) -> None:
+        later.add_task(deliver_ticket, courier, attendee)
 
-    try:
-        mailer.send(email, subject="Welcome!")
-    except Exception as error:
-        logging.getLogger("signup").debug("welcome to %s failed: %s", email, error)
-        FAILED.append(email)"""),
+    return dispatch
+
+
+@app.post("/tickets", status_code=201)
+async def order_ticket(order: TicketOrder, dispatch: typing.Annotated[object, Depends(dispatcher)]) -> dict:
+    dispatch(order.attendee)
+    return {"attendee": order.attendee}"""),
+        ("""        except Exception:
+            continue
+        return
+    UNDELIVERED.append(attendee)""", """        except Exception:
+            continue
+        break
+    else:
+        UNDELIVERED.append(attendee)"""),
     ]),
 ]
