@@ -16,7 +16,7 @@ GRADES = 20
 SUBMISSIONS = [  # (exercise, mutant or None): those with a cache's TTL, concurrency or a background task
     ("09-background-work", None),
     ("12-capstone", None),
-    ("12-capstone", "the cache's TTL is a constant, not settings.cache_ttl"),
+    ("12-capstone", "the cache's TTL is a constant, not settings.room_list_ttl"),
 ]
 
 
