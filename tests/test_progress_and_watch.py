@@ -146,3 +146,12 @@ def test_grading_work_on_an_older_version_says_so_before_the_checks():
     assert report[1] == (f"note: this is your work on version {released.version} of exercise 01, graded with the "
                          f"checks of version {released.version + 1}: `make start EX=01` gives you the new version "
                          "and keeps this copy")
+
+
+def test_a_fix_the_bug_exercise_is_named_by_its_number_like_any_other(tmp_path):
+    fix = next(exercise for exercise in manifest.ordered() if exercise.kind == "fix")
+    with pytest.raises(workspace.WorkspaceError, match=f"run `make start EX={fix.number}`"):
+        workspace.resolve(fix.number, tmp_path)
+    assert workspace.start(manifest.find(fix.number), tmp_path).startswith(f"started exercise {fix.number}, ")
+    path, notes = workspace.resolve(fix.number.lstrip("0"), tmp_path)
+    assert path == tmp_path / f"{fix.slug}.ipynb" and path.read_bytes() == fix.starter.read_bytes() and not notes
