@@ -14,12 +14,13 @@ EXERCISES = ROOT / "exercises"
 SOLUTIONS = ROOT / "solutions"
 CHECKS = ROOT / "tests" / "checks"
 
-__all__ = ["ROOT", "CHAPTERS", "EXERCISES", "SOLUTIONS", "CHECKS", "graph", "trace", "run_tests"]
+__all__ = ["ROOT", "CHAPTERS", "EXERCISES", "SOLUTIONS", "CHECKS", "graph", "trace", "run_tests", "grade"]
 
 
 def __getattr__(name: str):
-    # book.graph(app, "GET /x"), await book.trace(app, "GET", "/x") and book.run_tests(globals()),
-    # imported on first use so that the command line (grading) does not pay for importing FastAPI.
+    # book.graph(app, "GET /x"), await book.trace(app, "GET", "/x"), book.run_tests(globals()) and
+    # await book.grade(), imported on first use so that the command line (grading) does not pay
+    # for importing FastAPI.
     if name == "graph":
         from book.dependency_graph import graph
 
@@ -28,6 +29,10 @@ def __getattr__(name: str):
         from book.request_trace import trace
 
         return trace
+    if name == "grade":
+        from book.grader.in_notebook import grade
+
+        return grade
     if name == "run_tests":
         from book.learner_suite import run_tests
 

@@ -3,6 +3,8 @@
     python -m book.bench                      # everything, 3 timed runs after a warm-up
     python -m book.bench --parts grading --exercises 01,10 --runs 5
     python -m book.bench --compare old.json   # and the change from an earlier run
+    python -m book.bench --parts watch        # make watch: a save to the first report, 01-09
+    python -m book.bench --parts class --class-size 200   # a class of one exercise, --jobs 1 and 2
 
 Each figure is the median of the timed runs, with the spread (lowest to highest). Grading is put
 next to two floors measured in the same run: a bare ``pytest --nbval`` of the same notebook (what
@@ -26,8 +28,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from book import EXERCISES, ROOT, SOLUTIONS
+from book.grader import manifest
 
-PARTS = ("setup", "grading", "site", "test", "batch")
+PARTS = ("setup", "grading", "watch", "site", "test", "batch", "class")
 DEFAULT_OUT = ROOT / "_build" / "bench.json"
 LIBRARIES = "import fastapi, pydantic, starlette, httpx, sqlalchemy.ext.asyncio, aiosqlite, fakeredis"
 # The targets on a 2-core machine (issue 9).
@@ -37,6 +40,9 @@ SITE_PER_NOTEBOOK, SITE_BASE, REBUILD_SECONDS = 2.0, 10.0, 10.0
 TEST_SECONDS = 300.0
 SETUP_SECONDS = 45.0  # a fresh clone's make book (issue 16)
 BATCH_SPEEDUP = 1.6
+WATCH_SECONDS, WATCH_SAVES = 0.6, 5  # a save to the quick checks' report, median of 5 saves (issue 24)
+CLASS_EXERCISE, CLASS_SIZE, CLASS_RATE = "05-sub-dependencies", 200, 1.2  # issue 25: submissions a second
+WATCH_PAUSE = 2.0  # seconds between saves: a learner reads the report before saving again
 BATCH_SIZE = 40
 
 
@@ -144,6 +150,66 @@ def grading(exercises: list[str], runs: int) -> list[Figure]:
     return figures
 
 
+def watch_latency(exercises: list[str], saves: int = WATCH_SAVES) -> list[Figure]:
+    """Seconds from a save to the report of the visible and quick hidden checks under `make watch`,
+    for the build exercises of chapters 01-09: every save's figure, their median against the target."""
+    import threading
+
+    chosen = [slug for slug in exercises if slug[:2] <= "09" and manifest.find(slug).kind == "build"]
+    figures, every = [], []
+    for slug in chosen:
+        with tempfile.TemporaryDirectory(prefix="bench-watch-") as folder:
+            path = Path(folder) / f"{slug}.ipynb"
+            text = (SOLUTIONS / f"{slug}.ipynb").read_text(encoding="utf-8")
+            path.write_text(text, encoding="utf-8")
+            watcher = subprocess.Popen(python("-m", "book", "watch", str(path)), cwd=ROOT, stdout=subprocess.PIPE,
+                                       stderr=subprocess.DEVNULL, text=True, env={**os.environ, "NO_COLOR": "1"})
+            marks: list[tuple[float, str]] = []  # (when, "so far" or "score"): a grade ends with "score"
+
+            def read() -> None:
+                assert watcher.stdout is not None
+                for line in watcher.stdout:
+                    if line.startswith(("so far ", "score ", "not graded")):
+                        marks.append((time.perf_counter(), line.split()[0]))
+
+            reader = threading.Thread(target=read, daemon=True)
+            reader.start()
+            taken = []
+            try:
+                _wait_for(lambda: any(kind == "score" for _, kind in marks), 120)  # the file as it was
+                for number in range(saves):
+                    time.sleep(WATCH_PAUSE)
+                    partial = path.with_suffix(".saving")
+                    partial.write_text(text + " " * (number % 2), encoding="utf-8")  # as Jupyter saves: whole
+                    seen = len(marks)
+                    saved = time.perf_counter()
+                    partial.replace(path)
+                    _wait_for(lambda: any(kind == "score" for _, kind in marks[seen:]), 120)
+                    taken.append(marks[seen][0] - saved)
+            finally:
+                watcher.kill()
+                watcher.wait()
+                reader.join(10)
+                if watcher.stdout is not None:
+                    watcher.stdout.close()
+        every.extend(taken)
+        figures.append(Figure(f"watch {slug}: save to first report", statistics.median(taken), min(taken),
+                              max(taken), len(taken)))
+    if every:
+        median = statistics.median(every)
+        figures.append(Figure(f"watch: save to first report (01-09, {saves} saves each)", median, min(every),
+                              max(every), len(every), f"<= {WATCH_SECONDS:g} s", median <= WATCH_SECONDS))
+    return figures
+
+
+def _wait_for(condition, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("error: make watch gave no report within the time allowed")
+        time.sleep(0.005)
+
+
 def site(runs: int) -> list[Figure]:
     notebooks = sum(1 for line in (ROOT / "_toc.yml").read_text(encoding="utf-8").splitlines()
                     if "file:" in line and (ROOT / f"{line.split('file:')[1].strip()}.ipynb").exists())
@@ -212,6 +278,27 @@ def batch(runs: int) -> list[Figure]:
                    f"x{speedup:.2f} faster (>= {BATCH_SPEEDUP})", speedup >= BATCH_SPEEDUP)]
 
 
+def class_batch(size: int = CLASS_SIZE) -> list[Figure]:
+    """A class's submissions of one exercise (copies of exercise 05's solution), graded with
+    --jobs 1 and --jobs 2: submissions a second, each worker's next processes started meanwhile."""
+    figures = []
+    with tempfile.TemporaryDirectory(prefix="bench-class-") as folder:
+        for number in range(size):
+            learner = Path(folder) / f"learner{number:03d}"
+            learner.mkdir()
+            shutil.copy(SOLUTIONS / f"{CLASS_EXERCISE}.ipynb", learner)
+        notebooks = sorted(str(path) for path in Path(folder).glob("*/*.ipynb"))
+        for jobs in (1, 2):
+            seconds = timed(python("-m", "book", "grade", *notebooks, "--jobs", str(jobs), "--csv",
+                                   str(Path(folder) / f"grades-{jobs}.csv")), runs=1, warmup=False, ok=(0, 1))[0]
+            rate = size / seconds
+            target = (f"{rate:.2f} a second (>= {CLASS_RATE:g})", rate >= CLASS_RATE) if jobs == 2 else \
+                (f"{rate:.2f} a second", None)
+            figures.append(Figure(f"class: {size} copies of {CLASS_EXERCISE[:2]}, --jobs {jobs}", seconds, seconds,
+                                  seconds, 1, *target))
+    return figures
+
+
 def compare(figures: list[Figure], old_path: Path) -> list[str]:
     old = {figure["name"]: figure for figure in json.loads(old_path.read_text(encoding="utf-8"))["figures"]}
     lines = []
@@ -228,11 +315,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parts", default=",".join(PARTS), help=f"which, of {','.join(PARTS)} (default: all)")
     parser.add_argument("--exercises", default="", help="which exercises to grade, e.g. 01,10 (default: all)")
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each figure (default: 3)")
+    parser.add_argument("--class-size", type=int, default=CLASS_SIZE,
+                        help=f"submissions in the class batch (default: {CLASS_SIZE})")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where to write the figures (JSON)")
     parser.add_argument("--compare", type=Path, help="an earlier --out file to compare with")
     args = parser.parse_args(argv)
     parts = [part.strip() for part in args.parts.split(",") if part.strip()]
     unknown = sorted(set(parts) - set(PARTS))
+    if args.class_size < 1:
+        parser.error("--class-size must be at least 1")
     if unknown or args.runs < 1:
         parser.error(f"unknown part {unknown[0]!r}" if unknown else "--runs must be at least 1")
     if args.compare and not args.compare.exists():
@@ -244,7 +335,9 @@ def main(argv: list[str] | None = None) -> int:
         if len(chosen) != len(wanted):
             parser.error(f"--exercises {args.exercises}: not every number names an exercise")
         slugs = chosen
-    runners = {"setup": lambda: setup(args.runs), "grading": lambda: grading(slugs, args.runs), "site": lambda: site(args.runs),
+    runners = {"setup": lambda: setup(args.runs), "grading": lambda: grading(slugs, args.runs),
+               "watch": lambda: watch_latency(slugs), "class": lambda: class_batch(args.class_size),
+               "site": lambda: site(args.runs),
                "test": lambda: test_suite(args.runs), "batch": lambda: batch(args.runs)}
     figures: list[Figure] = []
     print(f"{'figure':44} {'median':>10} {'spread':>15}  target")

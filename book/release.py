@@ -35,6 +35,7 @@ exercises that the grader, the workspace and progress read.
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,21 @@ class MarkerError(Exception):
     """A solution notebook whose markers do not pair up."""
 
 
+CODE_WIDTH = 88  # what the site's code column shows
+
+
+def _stub(indent: str, instruction: str) -> list[str]:
+    """`# TODO: instruction` and the raise that stops the notebook there, within the code width."""
+    one_line = f"{indent}raise NotImplementedError({instruction!r})"
+    todo = textwrap.wrap(instruction, CODE_WIDTH - len(indent) - 8, break_on_hyphens=False) or [instruction]
+    lines = [f"{indent}# TODO: {todo[0]}", *(f"{indent}#       {rest}" for rest in todo[1:])]
+    if len(one_line) <= CODE_WIDTH:
+        return [*lines, one_line]
+    pieces = textwrap.wrap(instruction, CODE_WIDTH - len(indent) - 8, break_on_hyphens=False)
+    quoted = [repr(piece + (" " if number < len(pieces) - 1 else "")) for number, piece in enumerate(pieces)]
+    return [*lines, f"{indent}raise NotImplementedError(", *(f"{indent}    {piece}" for piece in quoted), f"{indent})"]
+
+
 def stub_source(source: str, *, where: str = "cell") -> str:
     """Replace every solution region in one cell's source by a stub."""
     out: list[str] = []
@@ -75,8 +91,7 @@ def stub_source(source: str, *, where: str = "cell") -> str:
             else:
                 indent = region["indent"]
                 instruction = region["instruction"] or DEFAULT_INSTRUCTION
-                out.append(f"{indent}# TODO: {instruction}")
-                out.append(f"{indent}raise NotImplementedError({instruction!r})")
+                out.extend(_stub(indent, instruction))
             region, buggy = None, None
         elif BUGGY.match(line):
             if not region or buggy is not None:
@@ -168,10 +183,27 @@ def starter(solution: nbformat.NotebookNode, *, name: str = "notebook") -> nbfor
         cell = nbformat.v4.new_markdown_cell(header)
         cell["id"] = "about-this-exercise"  # fixed, so that release writes the same file every time
         nb.cells.insert(title + 1, cell)
+    nb.cells.append(grade_cell(manifest.number_of(name) or "NN"))
     metadata = {key: nb.metadata[key] for key in NOTEBOOK_METADATA_KEPT if key in nb.metadata}
     metadata["mystnb"] = {"execution_mode": "off"}
     nb.metadata = nbformat.from_dict(metadata)
     return nb
+
+
+def grade_source(number: str) -> str:
+    """The source of exercise `number`'s last cell: grading from the notebook, and the terminal's ways."""
+    return (f"# Save the notebook (Ctrl-S), then run this cell: the hidden checks' report, as\n"
+            f"# `make grade EX={number}` gives it, hints folded. In a terminal, `make watch EX={number}`\n"
+            f"# grades again at every save.\n"
+            "import book\n\n"
+            "await book.grade()")
+
+
+def grade_cell(number: str) -> nbformat.NotebookNode:
+    """The exercise's last cell: grading from the notebook (no part of the exercise's version)."""
+    cell = nbformat.v4.new_code_cell(grade_source(number), metadata={"tags": [manifest.GRADE_TAG]})
+    cell["id"] = "grade-this-notebook"
+    return cell
 
 
 TOC = ROOT / "_toc.yml"

@@ -30,37 +30,15 @@ def line(entry: dict, key: bytes | None = None) -> str:
     return json.dumps({"entry": entry, "mac": _mac(key, entry)} if key else entry) + "\n"
 
 
-def read_report(path: Path, key: bytes | None = None) -> tuple[list[dict], bool]:
-    """The results a --book-report file holds, and whether the run reached its end.
+MARKS = ("start", "first", "end")  # lines that say how far the run got, not results
 
-    A check reported twice counts as its last report. With `key`, every line must carry a valid
-    signature, or ForgedReport is raised.
-    """
+
+def _parsed(lines: list[str], key: bytes | None) -> dict[str, dict]:
     entries: dict[str, dict] = {}
-    if path.exists():
-        for text in path.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(text)
-            except ValueError:  # the last line of a run that was stopped mid-write
-                continue
-            if key is not None:
-                signed = entry if isinstance(entry, dict) else {}
-                if not (isinstance(signed.get("entry"), dict) and isinstance(signed.get("mac"), str)
-                        and hmac.compare_digest(signed["mac"], _mac(key, signed["entry"]))):
-                    raise ForgedReport("a line of the grading report was not written by the grader")
-                entry = signed["entry"]
-            entries[entry["id"]] = entry
-    finished = entries.pop("end", None) is not None
-    return list(entries.values()), finished
-
-
-def read_report_text(text: str, key: bytes | None = None) -> tuple[list[dict], bool]:
-    """`read_report` for the text of a report that came through a pipe rather than a file."""
-    entries: dict[str, dict] = {}
-    for raw in text.splitlines():
+    for text in lines:
         try:
-            entry = json.loads(raw)
-        except ValueError:
+            entry = json.loads(text)
+        except ValueError:  # the last line of a run that was stopped mid-write
             continue
         if key is not None:
             signed = entry if isinstance(entry, dict) else {}
@@ -70,5 +48,29 @@ def read_report_text(text: str, key: bytes | None = None) -> tuple[list[dict], b
             entry = signed["entry"]
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
             entries[entry["id"]] = entry
-    finished = entries.pop("end", None) is not None
-    return list(entries.values()), finished
+    return entries
+
+
+def _results(entries: dict[str, dict]) -> tuple[list[dict], bool]:
+    finished = entries.get("end") is not None
+    return [entry for name, entry in entries.items() if name not in MARKS], finished
+
+
+def read_report(path: Path, key: bytes | None = None) -> tuple[list[dict], bool]:
+    """The results a --book-report file holds, and whether the run reached its end.
+
+    A check reported twice counts as its last report. With `key`, every line must carry a valid
+    signature, or ForgedReport is raised.
+    """
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return _results(_parsed(lines, key))
+
+
+def read_report_text(text: str, key: bytes | None = None) -> tuple[list[dict], bool]:
+    """`read_report` for the text of a report that came through a pipe rather than a file."""
+    return _results(_parsed(text.splitlines(), key))
+
+
+def marks(text: str, key: bytes | None = None) -> set[str]:
+    """How far the run that wrote `text` got: which of MARKS it wrote (ForgedReport as read_report)."""
+    return set(_parsed(text.splitlines(), key)) & set(MARKS)

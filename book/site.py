@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from html import escape
 from pathlib import Path
 
 import yaml
@@ -51,6 +52,13 @@ def effective_config(config: dict) -> dict:
     launch["binderhub_url"] = BINDER if url else ""
     launch["colab_url"] = COLAB if url else ""
     launch["thebe"] = False  # it would load code from the network at view time
+    # The footer: the course's name, linked to its repository when there is one (no "By ..." line).
+    config["author"] = ""
+    title = escape(config.get("title") or "The course")
+    html["extra_footer"] = (f'<p>{title} · <a href="{escape(url)}">the course\'s repository</a></p>' if url
+                            else f"<p>{title}</p>")
+    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx_config["course_repository"] = url
     config.setdefault("execute", {})["cache"] = str(CACHE)
     return config
 
@@ -66,14 +74,28 @@ def class_toc(toc: dict) -> dict:
     return toc
 
 
+def solution_titles(toc: dict) -> dict:
+    """The table of contents with each solution under the title of its page, "Solution NN: ..."
+    (book/sphinx_edition.py titles the page), rather than a title of its own in _toc.yml."""
+    toc = copy.deepcopy(toc)
+
+    def walk(entries: list[dict]) -> None:
+        for entry in entries:
+            if entry.get("file", "").startswith("solutions/"):
+                entry.pop("title", None)
+            walk(entry.get("sections", []))
+
+    walk([entry for part in toc.get("parts", []) for entry in part.get("chapters", [])])
+    return toc
+
+
 def write_inputs(edition: str, repository: str | None = None) -> tuple[Path, Path]:
     """Write the configuration and table of contents for `edition`; return their paths."""
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     if repository is not None:
         config.setdefault("repository", {})["url"] = repository
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    if edition == "class":
-        toc = class_toc(toc)
+    toc = class_toc(toc) if edition == "class" else solution_titles(toc)
     config.setdefault("sphinx", {}).setdefault("config", {})["course_edition"] = edition
     GENERATED.mkdir(parents=True, exist_ok=True)
     config_path, toc_path = GENERATED / f"_config.{edition}.yml", GENERATED / f"_toc.{edition}.yml"

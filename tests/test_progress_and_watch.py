@@ -155,3 +155,54 @@ def test_a_fix_the_bug_exercise_is_named_by_its_number_like_any_other(tmp_path):
     assert workspace.start(manifest.find(fix.number), tmp_path).startswith(f"started exercise {fix.number}, ")
     path, notes = workspace.resolve(fix.number.lstrip("0"), tmp_path)
     assert path == tmp_path / f"{fix.slug}.ipynb" and path.read_bytes() == fix.starter.read_bytes() and not notes
+
+
+STATEFUL_CELL = """\
+import json as module_of_the_library
+module_of_the_library.grades_seen = getattr(module_of_the_library, "grades_seen", 0) + 1
+assert module_of_the_library.grades_seen == 1, "state of an earlier grade survived into this one"
+"""
+
+
+def test_a_warm_grade_starts_as_fresh_as_a_cold_one(tmp_path):
+    """The processes a watch keeps started serve one grade each: nothing of one grade, module state
+    in the kernel or the agent, or the judge's cache of a notebook by its path, reaches the next."""
+    from book.grader import runner
+
+    exercise = manifest.find("01")
+    path = tmp_path / f"{EXERCISE}.ipynb"
+    stateful = nbformat.read(SOLUTIONS / f"{EXERCISE}.ipynb", as_version=4)
+    stateful.cells.insert(1, nbformat.v4.new_code_cell(STATEFUL_CELL))
+    with runner.Warm(exercise) as warm:
+        shutil.copy(EXERCISES / f"{EXERCISE}.ipynb", path)
+        assert runner.grade(path, exercise, warm=warm).score <= 1  # the starter
+        shutil.copy(SOLUTIONS / f"{EXERCISE}.ipynb", path)  # the same path, new content
+        assert runner.grade(path, exercise, warm=warm).score == FULL
+        nbformat.write(stateful, path)
+        for _ in range(2):
+            result = runner.grade(path, exercise, warm=warm)
+            assert result.passed, [check.message for check in result.checks if not check.passed]
+        assert warm.next is not None and warm.next.alive(), "the next grade's processes wait, started"
+    assert warm.next is None
+
+
+def test_the_first_report_holds_the_quick_checks_and_the_rest_follows(tmp_path):
+    from book.grader import render, runner
+
+    path = tmp_path / f"{EXERCISE}.ipynb"
+    shutil.copy(SOLUTIONS / f"{EXERCISE}.ipynb", path)
+    firsts = []
+    result = runner.grade(path, manifest.find("01"), first=firsts.append)
+    assert len(firsts) == 1
+    pending = {check.name for check in firsts[0].checks if check.pending}
+    # which are still running depends on the machine's speed; only a check that compares with the
+    # reference may be, and the first report never says anything the final one contradicts
+    assert pending <= {"test_behaves_as_specified_in_any_sequence"}
+    for early, final in zip(firsts[0].checks, result.checks, strict=True):
+        assert early.name == final.name and (early.pending or (early.passed, early.message) ==
+                                             (final.passed, final.message))
+    early = dataclasses.replace(result, checks=[dataclasses.replace(check, pending=check.name in pending or
+                                                                     check.name.startswith("test_behaves"))
+                                                for check in result.checks])
+    report = render.human(early).splitlines()
+    assert "… behaves as specified in any sequence" in report and report[-2].endswith("1 check still running")

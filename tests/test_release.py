@@ -10,7 +10,7 @@ from myst_parser.mdit_to_docutils.base import default_slugify
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from book import EXERCISES, ROOT, SOLUTIONS, release, site
-from book.grader import manifest
+from book.grader import hints, manifest
 
 
 def test_exercises_are_in_sync_with_solutions():
@@ -152,7 +152,7 @@ def test_the_manifest_is_what_the_solutions_and_checks_say():
     released = manifest.load()
     assert sorted(exercise.slug for exercise in released.values()) == sorted(p.stem for p in SOLUTIONS.glob("*.ipynb"))
     for exercise in released.values():
-        declared = [(name, points) for name, points, _ in manifest.declared_checks(exercise.check_module)]
+        declared = [(found.name, found.points) for found in manifest.declared_checks(exercise.check_module)]
         assert [(check.name, check.points) for check in exercise.checks] == declared
 
 
@@ -177,6 +177,7 @@ def heading_anchors(chapter: Path) -> set[str]:
     for cell in nbformat.read(chapter, as_version=4).cells:
         if cell.cell_type == "markdown":
             found.update(default_slugify(m[1].strip()) for m in re.finditer(r"^#{2,3} (.+)$", cell.source, re.M))
+    assert found == set(hints.headings(chapter)), "the grader's pointers must make the site's anchors"
     return found
 
 

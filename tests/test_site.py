@@ -1,6 +1,7 @@
 """The built site (make book / make test build it first): what a reader finds in _build/html."""
 
 import html
+import posixpath
 import re
 
 import nbformat
@@ -125,7 +126,31 @@ def test_every_chapter_page_says_which_versions_its_outputs_were_produced_with(d
 
 
 def test_the_status_page_lists_every_executed_notebook_as_passed():
-    rows = {cells[0]: cells[-1] for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page("chapters/status"), re.S)
-            if (cells := re.sub(r"<[^>]+>", " ", row).split())}
+    """By its title (linked), with a word next to the icon, and its run time."""
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page("chapters/status"), re.S):
+        link = re.search(r'href="([^"#]+)\.html"', row)
+        if link:
+            doc = posixpath.normpath(posixpath.join("chapters", link.group(1)))
+            cells = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+                     for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            rows[doc] = cells
     executed = [doc for doc in toc_files() if (ROOT / f"{doc}.ipynb").exists() and not doc.startswith("exercises/")]
-    assert executed and {doc: rows.get(doc) for doc in executed} == {doc: "✅" for doc in executed}
+    assert executed and {doc: rows.get(doc, [None, None])[1] for doc in executed} == {
+        doc: "✅ ran without errors" for doc in executed}
+    for doc in executed:
+        title, _, seconds = rows[doc]
+        assert "/" not in title and title, doc  # a title, not a path
+        assert re.fullmatch(r"\d+\.\d s", seconds), seconds
+    assert "Method" not in text_of("chapters/status")  # the cache's word, nothing a reader needs
+
+
+@pytest.mark.parametrize("doc", NOTEBOOK_CHAPTERS)
+def test_a_downloaded_chapter_says_what_it_needs_to_run_outside_the_course_folder(doc):
+    notebook = nbformat.read(SITE / "_sources" / f"{doc}.ipynb", as_version=4)
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    if not re.search(r"^\s*(import book\b|from book\b)", code, re.M):
+        pytest.skip("this notebook does not use the course's book package")
+    needs = [cell for cell in notebook.cells if cell.get("id") == "needs-the-book-package"]
+    assert len(needs) == 1 and notebook.cells.index(needs[0]) == 1  # right under the title
+    assert "`book` package" in needs[0].source and "pip install" in needs[0].source

@@ -46,13 +46,20 @@ def test_the_class_table_of_contents_leaves_out_the_solutions_part_only():
         site.class_toc(kept)
 
 
-@pytest.mark.skipif(not (ROOT / "_build" / ".jupyter_cache").exists(), reason="the site is not built (make book)")
-def test_the_class_edition_builds_without_solutions_and_with_the_repositorys_buttons():
-    # With the execution cache of the full build, this executes nothing: about 15 s of Sphinx.
+@pytest.fixture(scope="module")
+def class_edition():
+    """The class edition, built with a repository set (the full site's cache: it executes nothing,
+    about 15 s of Sphinx). Its tests live in this file, so that nothing reads it half-built."""
+    if not (ROOT / "_build" / ".jupyter_cache").exists():
+        pytest.skip("the site is not built (make book)")
     done = subprocess.run([sys.executable, "-m", "book.site", "--class", "--quiet", "--repository", REPOSITORY],
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
-    html = site.html_folder("class")
+    return site.html_folder("class")
+
+
+def test_the_class_edition_builds_without_solutions_and_with_the_repositorys_buttons(class_edition):
+    html = class_edition
     pages = {path.relative_to(html).as_posix() for path in html.rglob("*.html")}
     assert "exercises/01-typed-aliases.html" in pages
     assert not [page for page in pages if page.startswith("solutions/") or page == "chapters/solutions.html"]
@@ -65,6 +72,48 @@ def test_the_class_edition_builds_without_solutions_and_with_the_repositorys_but
     for link in (f"{REPOSITORY}/edit/main/chapters/01-typed-aliases.ipynb", "https://mybinder.org/v2/gh/example/",
                  "https://colab.research.google.com/github/example/"):
         assert link in chapter
+
+
+def test_with_a_repository_the_setup_page_and_every_footer_link_it(class_edition):
+    setup = (class_edition / "chapters" / "setup.html").read_text(encoding="utf-8")
+    assert f"git clone {REPOSITORY} fastapi-di-course" in text_of(class_edition / "chapters" / "setup.html")
+    assert f'href="{REPOSITORY}"' in setup
+    for page in ("intro.html", "chapters/setup.html", "exercises/01-typed-aliases.html"):
+        footer = (class_edition / page).read_text(encoding="utf-8").split('class="bd-footer-content', 1)[-1]
+        assert f'<a href="{REPOSITORY}">' in footer, page
+        assert "By " not in text_of_html(footer), page
+
+
+def test_without_a_repository_the_setup_page_says_how_to_get_the_course_folder():
+    page = ROOT / "_build" / "html" / "chapters" / "setup.html"
+    if not page.exists():
+        pytest.skip("the site is not built (make book)")
+    if (config().get("repository") or {}).get("url"):
+        pytest.skip("a repository is set in _config.yml")
+    said = text_of(page)
+    assert "Get the course folder from whoever gave you this site" in said
+    assert "<the course repository>" not in said and "git clone" in said
+    assert "pip install" in said and "book" in said  # what a downloaded notebook needs
+    footer = page.read_text(encoding="utf-8").split('class="bd-footer-content', 1)[-1]
+    assert "By The FastAPI" not in text_of_html(footer)
+
+
+def test_the_class_edition_shows_no_line_of_any_solution(class_edition):
+    from test_site_solutions import class_edition_leaks
+
+    assert not class_edition_leaks(class_edition)
+
+
+def test_the_class_edition_of_how_grading_works_shows_no_line_of_exercise_01s_answer(class_edition):
+    from test_site_solutions import solution_region_lines
+
+    shown = text_of(class_edition / "chapters" / "how-grading-works.html")
+    answer = solution_region_lines(ROOT / "solutions" / "01-typed-aliases.ipynb")
+    assert answer and not sorted(line for line in answer if line in shown)
+
+
+def text_of_html(text: str) -> str:
+    return " ".join(html_module.unescape(re.sub(r"<[^>]+>", "", text)).split())
 
 
 def text_of(path) -> str:

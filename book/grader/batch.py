@@ -5,6 +5,8 @@ so a batch that is stopped, even killed, keeps everything it graded; ``--resume`
 the submissions the JSON-lines file (or the CSV) does not hold yet, for the same file contents.
 Without a sandbox, the grader's own files are fingerprinted before the batch and compared after
 each submission: a submission that changed them spoils its own grade and every later one.
+Each worker starts the processes of its next grade while it grades (``runner.Warm``); they serve
+one submission each, so no state passes from one submission to the next.
 """
 
 from __future__ import annotations
@@ -137,9 +139,31 @@ def grade_all(paths: list[Path], *, exercise: manifest.Exercise | None, options:
         else:
             todo.append((number, path))
 
+    local = threading.local()
+    warms: list[runner.Warm] = []
+
+    def warm_for(path: Path) -> runner.Warm | None:
+        """This worker's processes for the next submission of the same exercise, started while it grades."""
+        try:
+            chosen = exercise or manifest.of_path(path)
+        except manifest.ManifestError:
+            return None
+        mine = getattr(local, "warm", None)
+        if mine is None or mine.exercise.slug != chosen.slug:
+            if mine is not None:
+                mine.close()
+            mine = local.warm = runner.Warm(chosen, options)
+            with lock:
+                warms.append(mine)
+        return mine
+
     def one(number: int, path: Path) -> tuple[int, Result]:
         nonlocal spoiled
-        result = runner.grade(path, exercise, options)
+        try:
+            warm = warm_for(path)
+        except runner.GradingError:
+            warm = None
+        result = runner.grade(path, exercise, options, warm=warm)
         if watch_files:
             with lock:
                 changed = spoiled or _changed(baseline, grader_fingerprint(options.checks_dir))
@@ -149,16 +173,20 @@ def grade_all(paths: list[Path], *, exercise: manifest.Exercise | None, options:
         return number, result
 
     finished = len(results)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(one, number, path) for number, path in todo]
-        for future in as_completed(futures):
-            number, result = future.result()
-            results[number] = result
-            if outputs is not None:
-                outputs.add(result)
-            finished += 1
-            if progress is not None:
-                progress(finished, len(paths), result)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(one, number, path) for number, path in todo]
+            for future in as_completed(futures):
+                number, result = future.result()
+                results[number] = result
+                if outputs is not None:
+                    outputs.add(result)
+                finished += 1
+                if progress is not None:
+                    progress(finished, len(paths), result)
+    finally:
+        for warm in warms:
+            warm.close()
     return [results[number] for number in range(len(paths))]
 
 

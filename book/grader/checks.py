@@ -38,13 +38,17 @@ _MISSING = object()
 MAX_SHOWN = 160
 
 
-def check(*, points: int = 1, hint: str) -> Callable[[Any], Any]:
-    """Mark an async or sync test as a graded check worth `points`, with a hint for the learner."""
+def check(*, points: int = 1, hint: str, see: str = "") -> Callable[[Any], Any]:
+    """Mark an async or sync test as a graded check worth `points`, with a hint for the learner.
+
+    The hint is the nudge (what to think about); `see` is where to read next, a chapter section as
+    ``04-role-checks.ipynb#anchor``, shown when the check fails again.
+    """
     if points < 1 or not hint.strip():
         raise ValueError("a check needs at least one point and a hint")
 
     def mark(test: Any) -> Any:
-        return pytest.mark.anyio(pytest.mark.check(points=points, hint=" ".join(hint.split()))(test))
+        return pytest.mark.anyio(pytest.mark.check(points=points, hint=" ".join(hint.split()), see=see)(test))
 
     return mark
 

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,22 @@ def _given_changed(nb: dict[str, Any], exercise: manifest.Exercise, version: int
     if missing:
         return "a given cell of the exercise was changed or deleted; copy it back from the exercise"
     return ""
+
+
+def imports_of(cells: Iterable[dict[str, Any]]) -> list[str]:
+    """The top-level packages `cells` import, sorted (cells that do not parse are skipped)."""
+    import ast
+
+    found: set[str] = set()
+    for cell in cells:
+        try:
+            tree = compile(manifest.source_of(cell), "<cell>", "exec", dont_inherit=True,
+                           flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+    return sorted(name for name in found if name.isidentifier())

@@ -12,7 +12,13 @@ Options (the grader passes them; a maintainer may too):
 ``--book-report FILE`` each result as a JSON line the moment it is known (signed with a key read
 from stdin under ``--book-guard``); ``--book-seed N`` the seed of the data the checks make up;
 ``--book-mirror`` run every cell, check cells included, once per notebook, and report it;
-``--book-isolation sandbox|container|none`` where the agent runs (default: the best available).
+``--book-isolation sandbox|container|none`` where the agent runs (default: the best available);
+``--book-later`` (with ``--book-guard``) read the key and the notebook only once the checks are
+collected and the agent has started with ``--book-warm-imports`` imported, so that a grader can start
+this process before the learner saves.
+
+The checks that compare with the reference (the ``differential`` fixture) run last; a report line
+``{"kind": "first"}`` says that every other check has reported, so a grader can show those at once.
 """
 
 from __future__ import annotations
@@ -68,20 +74,45 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--book-limits", default="", help="memory_mb,processes,disk_mb for the learner's processes")
     group.addoption("--book-op-timeout", type=float, default=OP_TIMEOUT,
                     help=f"seconds one operation in the learner's process may take (default {OP_TIMEOUT:g})")
+    group.addoption("--book-later", action="store_true",
+                    help="with --book-guard: read stdin once the checks are collected and the agent is warm")
+    group.addoption("--book-warm-imports", default="", help="libraries for the agent to import before any notebook")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "check(points, hint): a graded hidden check")
     config.stash[RESULTS] = {}
     config.stash[LOAD_FAILURES] = {}
-    key = None
-    if config.getoption("--book-guard"):
-        key, notebook = _read_stdin()
-        if notebook is not None:
-            name = Path(config.getoption("--submission-name")).name
-            _CELLS[Path(name)] = _cells_of(notebook)
-            config.option.submission = [name]
-    config.stash[REPORT_WRITER] = _writer(config.getoption("--book-report"), key)
+    if config.getoption("--book-guard") and config.getoption("--book-later"):
+        config.option.submission = [Path(config.getoption("--submission-name")).name]
+        config.stash[REPORT_WRITER] = _later_writer(config)
+    else:
+        config.stash[REPORT_WRITER] = _writer(config.getoption("--book-report"), _take_stdin(config))
+
+
+def _take_stdin(config: pytest.Config) -> bytes | None:
+    """The key, under --book-guard (and the notebook that may follow it, kept for the checks)."""
+    if not config.getoption("--book-guard"):
+        return None
+    key, notebook = _read_stdin()
+    if notebook is not None:
+        name = Path(config.getoption("--submission-name")).name
+        _CELLS[Path(name)] = _cells_of(notebook)
+        config.option.submission = [name]
+    return key
+
+
+def _later_writer(config: pytest.Config) -> Any:
+    """A writer that takes the key from stdin the first time it is needed (or when the run begins)."""
+    chosen: list[Any] = []
+
+    def write(entry: dict[str, Any]) -> None:
+        if not chosen:
+            chosen.append(_writer(config.getoption("--book-report"), _take_stdin(config)))
+        chosen[0](entry)
+
+    write.ready = lambda: write({"kind": "start", "id": "start"})  # type: ignore[attr-defined]
+    return write
 
 
 def _read_stdin() -> tuple[bytes, dict[str, Any] | None]:
@@ -304,13 +335,16 @@ class Agents:
         self.submissions = [Path(path) for path in config.getoption("--submission")]
         self.current: Agent | None = None
 
-    def get(self) -> Agent:
-        for path in self.submissions:  # what they import is imported once in the agent
-            code_cells(path)
+    def get(self, warm: tuple[str, ...] | None = None) -> Agent:
+        """The agent; a new one (importing `warm`, or what the notebooks import) if there is none or it died."""
+        if warm is None:
+            for path in self.submissions:  # what they import is imported once in the agent
+                code_cells(path)
         if self.current is None or self.current.gone:
             if self.current is not None:
                 self.current.close()
-            self.current = Agent(self.isolation, self.limits, self.op_timeout, imported_libraries())
+            self.current = Agent(self.isolation, self.limits, self.op_timeout,
+                                 imported_libraries() if warm is None else warm)
         return self.current
 
     def close(self) -> None:
@@ -481,10 +515,36 @@ def agents(request: pytest.FixtureRequest) -> Agents:
     return _agents(request.config)
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The checks that compare with the reference last (they take longest): the others report first."""
+    items.sort(key=lambda item: "differential" in getattr(item, "fixturenames", ()))
+
+
+FIRST_REPORTED = pytest.StashKey[bool]()
+
+
+def _say_first_reported(config: pytest.Config) -> None:
+    if not config.stash.get(FIRST_REPORTED, False):
+        config.stash[FIRST_REPORTED] = True
+        write(config, {"kind": "first", "id": "first"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if "differential" in getattr(item, "fixturenames", ()):
+        _say_first_reported(item.config)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> None:
-    """With --book-mirror, run every notebook once, check cells included, before the checks."""
+    """With --book-later, warm the agent, then take the notebook; with --book-mirror, run every
+    notebook once, check cells included, before the checks."""
     config = session.config
+    if config.getoption("--book-guard") and config.getoption("--book-later"):
+        warm = tuple(name for name in config.getoption("--book-warm-imports").split(",") if name.isidentifier())
+        if not session.testsfailed and not config.option.collectonly:
+            _agents(config).get(warm)
+        config.stash[REPORT_WRITER].ready()  # reads the key and the notebook: the grade begins here
     if not config.getoption("--book-mirror") or session.testsfailed or config.option.collectonly:
         return
     chosen = [Path(path) for path in config.getoption("--submission")]
@@ -511,22 +571,9 @@ def code_cells(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 def imported_libraries() -> tuple[str, ...]:
     """The top-level packages the notebooks known so far import (for the agent to import once)."""
-    import ast
+    from book.grader import intake
 
-    found: set[str] = set()
-    for _, every in _CELLS.values():
-        for cell in every:
-            try:
-                tree = compile(cell["source"], "<cell>", "exec", dont_inherit=True,
-                               flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
-            except (SyntaxError, ValueError):
-                continue
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    found.update(alias.name.split(".")[0] for alias in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    found.add(node.module.split(".")[0])
-    return tuple(sorted(name for name in found if name.isidentifier()))
+    return tuple(intake.imports_of(cell for _, every in _CELLS.values() for cell in every))
 
 
 def _cells_of(nb: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -666,6 +713,7 @@ def message_of(report: pytest.TestReport) -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _say_first_reported(session.config)
     write(session.config, {"kind": "end", "id": "end"})
     if AGENTS in session.config.stash:
         session.config.stash[AGENTS].close()

@@ -18,12 +18,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from book import CHECKS, EXERCISES, SOLUTIONS
 
 MANIFEST = EXERCISES / "manifest.json"
 CHECK_TAG = "check"
+GRADE_TAG = "grade"  # the exercise's last cell, `await book.grade()`: added by release, no part of a version
 VISIBLE_CHECK = "runs top to bottom in a fresh kernel, check cells included"
 VISIBLE_POINTS = 1
 KINDS = ("build", "fix", "tests", "capstone")
@@ -117,11 +118,18 @@ def check_cells(nb: dict[str, Any]) -> list[dict[str, Any]]:
 def given_cells(nb: dict[str, Any]) -> list[dict[str, Any]]:
     """Code cells that are neither checks nor solution regions: the code an exercise hands out."""
     return [cell for cell in nb.get("cells", []) if cell.get("cell_type") == "code"
-            and CHECK_TAG not in tags_of(cell) and not REGION.search(source_of(cell))]
+            and not {CHECK_TAG, GRADE_TAG} & set(tags_of(cell)) and not REGION.search(source_of(cell))]
 
 
-def declared_checks(module: Path) -> list[tuple[str, int, str]]:
-    """(name, points, hint) of every ``@check(...)`` in a check module, read without importing it.
+class DeclaredCheck(NamedTuple):
+    name: str
+    points: int
+    hint: str
+    see: str = ""  # a chapter section, 04-role-checks.ipynb#anchor
+
+
+def declared_checks(module: Path) -> list[DeclaredCheck]:
+    """Name, points, hint and section of every ``@check(...)`` in a check module, read without importing it.
 
     Points and hints must be literals: the grader counts a check it never reached, and refuses a
     reported check that the module does not declare.
@@ -137,7 +145,8 @@ def declared_checks(module: Path) -> list[tuple[str, int, str]]:
                     options = {kw.arg: ast.literal_eval(kw.value) for kw in decorator.keywords}
                 except ValueError:
                     raise ManifestError(f"{module.name}: {node.name}: points and hint must be literal values") from None
-                found.append((node.name, int(options.get("points", 1)), " ".join(str(options.get("hint", "")).split())))
+                found.append(DeclaredCheck(node.name, int(options.get("points", 1)),
+                                           " ".join(str(options.get("hint", "")).split()), str(options.get("see", ""))))
     return found
 
 
@@ -166,7 +175,7 @@ def describe(solution: Path, checks_dir: Path = CHECKS, previous: Exercise | Non
     module = checks_dir / check_module_name(slug)
     if not module.is_file():
         raise ManifestError(f"{solution.name}: no hidden checks at {module}")
-    checks = tuple(Check(name, points) for name, points, _ in declared_checks(module))
+    checks = tuple(Check(declared.name, declared.points) for declared in declared_checks(module))
     current = Version(tuple(fingerprint(source_of(cell)) for cell in check_cells(nb)),
                       tuple(fingerprint(source_of(cell)) for cell in given_cells(nb)))
     versions = dict(previous.versions) if previous else {}

@@ -22,6 +22,8 @@ class CheckResult:
     passed: bool
     message: str = ""
     hint: str = ""
+    see: str = ""  # where to read, as a learner reads it: "Chapter 04, “Section” (chapters/...)"
+    pending: bool = False  # in a first report: still running
 
     @property
     def title(self) -> str:
@@ -66,7 +68,8 @@ class Result:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:
         checks = [CheckResult(**{key: check[key] for key in ("name", "points", "max_points", "passed", "message",
-                                                              "hint")}) for check in data.get("checks", [])]
+                                                              "hint") if key in check}, see=check.get("see", ""))
+                  for check in data.get("checks", [])]
         return cls(Path(data["path"]), data.get("exercise", ""), data.get("number", ""), data.get("title", ""),
                    data.get("version"), checks, data.get("error", ""), float(data.get("seconds", 0.0)),
                    data.get("isolation", ""), data.get("seed"), data.get("sha256", ""))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import textwrap
+from collections.abc import Collection
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,8 +22,13 @@ def use_colour(stream: IO[str]) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def human(result: Result, *, colour: bool = False) -> str:
-    """The learner's report: every check, its points, and for each failure what happened and a hint."""
+def human(result: Result, *, colour: bool = False, pointers: Collection[str] | None = None,
+          only: Collection[str] | None = None) -> str:
+    """The learner's report: every check, its points, and for each failure what happened and a hint.
+
+    `pointers` names the failed checks whose chapter section is shown after the hint (every one when None);
+    `only` the checks to show, without the title: the rest of a report whose first part was shown.
+    """
     def paint(code: str, text: str) -> str:
         return f"{code}{text}{RESET}" if colour else text
 
@@ -29,25 +36,34 @@ def human(result: Result, *, colour: bool = False) -> str:
     if result.exercise:
         title += f"  (exercise {result.number}, {result.title}"
         title += f", version {result.version})" if result.version is not None else ")"
-    lines = [paint(BOLD, title)]
-    if result.note:
+    lines = [paint(BOLD, title)] if only is None else []
+    if result.note and only is None:
         lines.append(paint(DIM, f"note: {result.note}"))
     if result.error and not result.checks:
         lines.append(paint(RED, f"✗ {result.error}"))
     shown: set[str] = set()
     for check in result.checks:
+        if only is not None and check.name not in only:
+            continue
         mark = paint(GREEN, "✓") if check.passed else paint(RED, "✗")
         score = f"{check.points}/{check.max_points}"
         room = WIDTH - 4 - len(score)
         lines.append(f"{mark} {check.title[:room]:<{room}} {score}")
+        if check.pending:
+            lines[-1] = paint(DIM, f"… {check.title[:room]:<{room}} {'':>{len(score)}}".rstrip())
+            continue
         if check.passed:
             continue
         if check.message in shown:  # a notebook that stops early fails every check the same way
             lines.append(paint(DIM, "    not reached, for the reason above"))
         else:
             shown.add(check.message)
-            lines.extend(_failure(check.message, check.hint, paint))
+            see = check.see if pointers is None or check.name in pointers else ""
+            lines.extend(_failure(check.message, check.hint, see, paint))
+    pending = sum(check.pending for check in result.checks)
     total = f"score {result.score}/{result.max_score}" if result.checks else "not graded"
+    if pending:
+        total = f"so far {result.score}/{result.max_score}, {pending} check{'s' if pending > 1 else ''} still running"
     if result.error and result.checks:
         total += f"  ({result.error})"
     lines.append(paint(BOLD, total))
@@ -56,7 +72,7 @@ def human(result: Result, *, colour: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _failure(message: str, hint: str, paint: Any) -> list[str]:
+def _failure(message: str, hint: str, see: str, paint: Any) -> list[str]:
     out = []
     for line in message.splitlines():
         # "called    GET /x": continuation lines line up under the value, not the label
@@ -64,12 +80,45 @@ def _failure(message: str, hint: str, paint: Any) -> list[str]:
         out.extend(_wrapped(line, indent="    ", follow="              " if labelled else "    "))
     if hint:
         out.extend(paint(DIM, line) for line in _wrapped(f"hint      {hint}", indent="    ", follow="              "))
+    if see:
+        out.extend(paint(DIM, line) for line in _wrapped(f"read      {see}", indent="    ", follow="              "))
     return out
 
 
 def _wrapped(text: str, *, indent: str, follow: str) -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=follow,
                          break_long_words=True, break_on_hyphens=False) or [indent]
+
+
+def as_html(result: Result, *, pointers: Collection[str] | None = None) -> str:
+    """The learner's report for a notebook: the same lines as `human`, each failure's hint folded."""
+    escape = html.escape
+    title = escape(f"exercise {result.number}, {result.title}" if result.exercise else str(result.path))
+    parts = [f"<div class='book-grade'><p><b>{title}</b></p>"]
+    if result.note:
+        parts.append(f"<p><i>note: {escape(result.note)}</i></p>")
+    if result.error and not result.checks:
+        parts.append(f"<p>✗ {escape(result.error)}</p>")
+    parts.append("<ul style='list-style: none; padding-left: 0'>")
+    for check in result.checks:
+        mark = "✓" if check.passed else "…" if check.pending else "✗"
+        parts.append(f"<li>{mark} {escape(check.title)} <b>{check.points}/{check.max_points}</b>")
+        if not check.passed and not check.pending:
+            parts.append(f"<pre style='white-space: pre-wrap; margin: 0.2em 0 0.2em 1.5em'>"
+                         f"{escape(check.message)}</pre>")
+            fold = f"<p>{escape(check.hint)}</p>" if check.hint else ""
+            if check.see and (pointers is None or check.name in pointers):
+                fold += f"<p>read: {escape(check.see)}</p>"
+            if fold:
+                parts.append(f"<details style='margin-left: 1.5em'><summary>hint</summary>{fold}</details>")
+        parts.append("</li>")
+    total = f"score {result.score}/{result.max_score}" if result.checks else "not graded"
+    if result.error and result.checks:
+        total += f" ({result.error})"
+    parts.append(f"</ul><p><b>{escape(total)}</b></p>")
+    if result.isolation:
+        parts.append(f"<p><small>graded in: {escape(result.isolation)}</small></p>")
+    return "".join(parts) + "</div>"
 
 
 def as_json(results: list[Result]) -> str:
@@ -81,7 +130,8 @@ def gradescope(result: Result) -> dict[str, Any]:
     tests = []
     for check in result.checks:
         output = "passed" if check.passed else "\n".join(
-            filter(None, [check.message, f"hint: {check.hint}" if check.hint else ""]))
+            filter(None, [check.message, f"hint: {check.hint}" if check.hint else "",
+                          f"read: {check.see}" if check.see else ""]))
         tests.append({"name": check.title, "score": check.points, "max_score": check.max_points,
                       "status": "passed" if check.passed else "failed", "output": output, "visibility": "visible"})
     summary = result.error or f"{result.score}/{result.max_score}"

@@ -149,7 +149,8 @@ def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a submission's processes: nothing of the grader's but what Python needs."""
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp/home", "TMPDIR": "/tmp",
            "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "JUPYTER_PLATFORM_DIRS": "1",
-           "JUPYTER_RUNTIME_DIR": "/tmp/jupyter", "IPYTHONDIR": "/tmp/ipython", "MPLBACKEND": "Agg"}
+           "JUPYTER_RUNTIME_DIR": "/tmp/jupyter", "IPYTHONDIR": "/tmp/ipython", "MPLBACKEND": "Agg",
+           "BOOK_GRADING": "1"}  # book.grade() in a graded notebook does not grade it again
     for name in ("TZ", "PYTHONHASHSEED", "REDIS_URL"):
         if name in os.environ:
             env[name] = os.environ[name]
@@ -261,6 +262,7 @@ def start(argv: list[str], isolation: Isolation, limits: Limits, *, stdin: int |
         command, run_env, fds, run_cwd = argv, {**os.environ, **environ, "HOME": os.environ.get("HOME", "/tmp")}, \
             tuple(pass_fds), cwd
         run_env.pop("TMPDIR", None)
+        run_env.pop("JPY_SESSION_NAME", None)  # a grade started from a notebook: not the submission's name
         if cwd is not None:
             run_env["TMPDIR"] = str(cwd)
     process = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=fds, env=run_env,

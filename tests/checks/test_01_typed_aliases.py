@@ -107,15 +107,17 @@ async def expect_list(client, url, params, wanted):
            got=f"{response.status_code} {shown(response)}", expected=f"200 {summary(wanted)}")
 
 
-@check(points=1, hint="""GET /about answers the settings' operator and max_page_size, the settings coming
-    through your settings alias.""")
+@check(points=1, hint="""GET /about answers the settings' operator and max_page_size. Does the endpoint take
+    the settings through your settings alias, the one place a test can replace them?""",
+       see="01-typed-aliases.ipynb#settings-from-the-environment")
 async def test_about(client):
     expect_response(await client.get("/about"), status=200, json={"operator": OPERATOR, "max_page_size": MAX_PAGE})
 
 
 @check(points=2, hint="""GET /departures: keep the departures the query selects (destination exact, both
     dates inclusive), order them (by date and time, or by destination, then date and time), count them
-    for total, then cut the page with offset and size. Without size, a page is max_page_size long.""")
+    for total, then cut the page with offset and size. Without size, a page is max_page_size long.""",
+       see="01-typed-aliases.ipynb#classes-as-dependencies")
 async def test_departures_query(client, rng):
     cases = [{}, {"sort": "destination"}, {"from_date": "2026-05-06", "to_date": "2026-05-06"}]
     cases += [valid_query(rng) for _ in range(7)]
@@ -123,9 +125,10 @@ async def test_departures_query(client, rng):
         await expect_list(client, "/departures", params, expected(params))
 
 
-@check(points=2, hint="""The second router lists every station once, A to Z, paginated like the
-    departures, and a station's departures are those leaving it, selected and ordered by the same query.
-    A station no train leaves is a 404.""")
+@check(points=2, hint="""The second router lists every station once, A to Z, paginated like the departures,
+    and a station's departures are those leaving it, selected and ordered by the same query; a station
+    no train leaves is a 404. Does the second router name the same aliases as the first?""",
+       see="01-typed-aliases.ipynb#the-alias-write-the-dependency-once")
 async def test_stations_router(client, rng):
     offset, size = rng.randint(0, 5), rng.randint(1, 4)
     await expect_list(client, "/stations", {}, page(STATIONS))
@@ -139,7 +142,8 @@ async def test_stations_router(client, rng):
 
 
 @check(points=1, hint="""sort accepts only its named values. An unknown value must be a 422 on both
-    departure lists, not a default order and not a 500. Which type lets FastAPI refuse it for you?""")
+    departure lists, not a default order and not a 500. Which type lets FastAPI refuse it for you?""",
+       see="01-typed-aliases.ipynb#a-dependency-is-a-callable-fastapi-calls-for-you")
 async def test_sort_is_restricted(client, rng):
     for sort in rng.sample(BAD_SORTS, 3):
         for url in ("/departures", f"/stations/{rng.choice(ORIGINS)}/departures"):
@@ -147,7 +151,8 @@ async def test_sort_is_restricted(client, rng):
 
 
 @check(points=1, hint="""A to_date before from_date is a 422 (on both departure lists); the same day
-    for both is a valid one-day range. The rule links two parameters: check it where both are known.""")
+    for both is a valid one-day range. The rule links two parameters: check it where both are known.""",
+       see="01-typed-aliases.ipynb#classes-as-dependencies")
 async def test_date_range_is_validated(client, rng):
     first = rng.randint(1, len(DATES) - 1)
     backwards = {"from_date": DATES[first], "to_date": DATES[rng.randrange(first)]}
@@ -159,8 +164,10 @@ async def test_date_range_is_validated(client, rng):
     await expect_list(client, "/departures", same, expected(same))
 
 
-@check(points=1, hint="""offset below 0, size below 1 and a size over max_page_size are 422 on every
-    list; a size of exactly max_page_size is allowed.""")
+@check(points=1, hint="""offset below 0, size below 1 and a size over max_page_size are 422 on every list; a
+    size of exactly max_page_size is allowed. The upper bound is a setting: where can the paging
+    dependency learn it, and refuse a size above it?""",
+       see="01-typed-aliases.ipynb#a-dependency-is-a-callable-fastapi-calls-for-you")
 async def test_page_limits(client, rng):
     station = rng.choice(ORIGINS)
     for url in ("/departures", "/stations", f"/stations/{station}/departures"):
@@ -172,7 +179,8 @@ async def test_page_limits(client, rng):
 
 @check(points=3, hint="""Overriding get_settings with a smaller max_page_size must change /about and
     every list: the default page and the largest size allowed. A bound written into Query(le=...) or a
-    Settings() made by hand ignores the override: the limit has to come through the settings alias.""")
+    Settings() made by hand ignores the override: the limit has to come through the settings alias.""",
+       see="01-typed-aliases.ipynb#settings-from-the-environment")
 async def test_overriding_settings_reaches_every_endpoint(nb, client, rng):
     largest, operator = rng.randint(2, 5), f"Night Rail {rng.randint(100, 999)}"
     await nb.override_instance("get_settings", "Settings", operator=operator, max_page_size=largest)
@@ -193,7 +201,7 @@ async def test_overriding_settings_reaches_every_endpoint(nb, client, rng):
 
 @check(points=2, hint="""Overriding paging must change all three lists, on both routers. If one does not
     follow, look at how that endpoint gets its page: through your alias, and does the alias name paging
-    itself?""")
+    itself?""", see="01-typed-aliases.ipynb#an-alias-names-the-callable-and-overrides-follow-it")
 async def test_overriding_paging_reaches_every_list(nb, client, rng):
     offset, size = rng.randint(1, 3), rng.randint(1, 3)
     await nb.override_instance("paging", "Window", offset=offset, size=size)
@@ -210,7 +218,7 @@ async def test_overriding_paging_reaches_every_list(nb, client, rng):
 
 @check(points=2, hint="""Overriding DepartureQuery must change both departure lists. An endpoint that
     reads destination, dates or sort as its own parameters, or builds the query object itself, ignores
-    the override.""")
+    the override.""", see="01-typed-aliases.ipynb#classes-as-dependencies")
 async def test_overriding_query_reaches_both_departure_lists(nb, client, rng):
     destination = rng.choice(["Brookfield", "Dunmore", "Eastleigh"])
     other = rng.choice([name for name in STATIONS if name != destination])
@@ -227,7 +235,8 @@ async def test_overriding_query_reaches_both_departure_lists(nb, client, rng):
 
 @check(points=1, hint="""The documented query parameters come from your dependencies: the departure lists
     have destination, from_date, to_date, sort, offset and size; /stations has offset and size; /about
-    none. An extra one usually means a dependency's own parameter (settings?) leaked into the query.""")
+    none. An extra one usually means a dependency's own parameter (settings?) leaked into the query.""",
+       see="01-typed-aliases.ipynb#the-alias-write-the-dependency-once")
 async def test_openapi_parameters(client):
     schema = (await client.get("/openapi.json")).json()
     listing = {"destination", "from_date", "to_date", "sort", "offset", "size"}
@@ -298,6 +307,7 @@ class Timetable(Machine):
 
 @check(points=3, hint="""In some sequence of queries, valid or not, on both routers, with the settings
     overridden to other page limits and back, your app answers differently from what the exercise asks.
-    Replay the sequence shown in your notebook, and compare each answer with the rules.""")
+    Replay the sequence shown in your notebook, and compare each answer with the rules.""",
+       see="01-typed-aliases.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Timetable, examples=3, steps=5)

@@ -117,7 +117,8 @@ async def expect_tables(nb, class_id, places, holders, after):
 
 @check(points=2, hint="""POST /classes/{class_id}/bookings answers 201 with the booking's id, class_id
     and member, and the class then has one place less in GET /classes. Is the change still there
-    for the next request, which has a session of its own?""")
+    for the next request, which has a session of its own?""",
+       see="02-db-session.ipynb#pitfall-committing-inside-the-dependency")
 async def test_a_booking_takes_a_place(nb, client, rng):
     places = rng.randint(3, 5)
     class_id, name = await new_class(nb, rng, places)
@@ -140,7 +141,8 @@ async def test_a_booking_takes_a_place(nb, client, rng):
 
 
 @check(points=1, hint="""A class or a booking that does not exist is the client's mistake: which
-    status says "not found"? What does session.get give for an id it cannot find?""")
+    status says "not found"? What does session.get give for an id it cannot find?""",
+       see="02-db-session.ipynb#the-dependency-and-its-alias")
 async def test_missing_class_or_booking_is_404(nb, client, rng):
     missing = rng.randint(100, 999)
     expect_response(await book(client, missing, rng.choice(MEMBERS)), status=404)
@@ -153,7 +155,7 @@ async def test_missing_class_or_booking_is_404(nb, client, rng):
 
 @check(points=2, hint="""A class with no place left refuses the next member with 409, and nothing may
     change: its places_left stays at 0 and no booking is stored. Where do you look at the places
-    before you write anything?""")
+    before you write anything?""", see="02-db-session.ipynb#the-dependency-and-its-alias")
 async def test_a_full_class_is_409_and_changes_nothing(nb, client, rng):
     places = rng.randint(1, 3)
     class_id, _ = await new_class(nb, rng, places)
@@ -166,10 +168,10 @@ async def test_a_full_class_is_409_and_changes_nothing(nb, client, rng):
     await expect_tables(nb, class_id, 0, members[:places], "booking a full class")
 
 
-@check(points=3, hint="""A member's second booking of the same class is refused with 409, and the class
-    must keep its places: the place taken and the booking refused are one change that happens
-    entirely or not at all. How many commits does your booking make, and when does the unique
-    constraint speak? (Chapter 02, "Pitfall: committing inside the dependency")""")
+@check(points=3, hint="""A member's second booking of the same class is refused with 409, and the class must
+    keep its places: the place taken and the booking refused are one change that happens entirely or not
+    at all. How many commits does your booking make, and when does the unique constraint speak?""",
+       see="02-db-session.ipynb#pitfall-committing-inside-the-dependency")
 async def test_a_double_booking_is_409_and_changes_nothing(nb, client, rng):
     places = rng.randint(3, 5)
     class_id, _ = await new_class(nb, rng, places)
@@ -184,9 +186,10 @@ async def test_a_double_booking_is_409_and_changes_nothing(nb, client, rng):
     await expect_tables(nb, class_id, places - 2, [member, other], "a refusal, then another member's booking")
 
 
-@check(points=2, hint="""DELETE /bookings/{booking_id} answers 204, deletes the booking and gives its
-    place back, in one change; the member can then book the class again, and a second DELETE of
-    the same booking is 404.""")
+@check(points=2, hint="""DELETE /bookings/{booking_id} answers 204, deletes the booking and gives its place
+    back, in one change; the member can then book the class again, and a second DELETE of the same
+    booking is 404. Are the delete and the place given back in the same commit, made before the answer?""",
+       see="02-db-session.ipynb#pitfall-committing-inside-the-dependency")
 async def test_a_cancellation_gives_the_place_back(nb, client, rng):
     class_id, _ = await new_class(nb, rng, 1)
     member, other = rng.sample(MEMBERS, 2)
@@ -204,7 +207,7 @@ async def test_a_cancellation_gives_the_place_back(nb, client, rng):
 
 @check(points=2, hint="""Every request must give its connection back, the refused ones too (404, 409,
     422). What closes the session however the request ends, and what must happen to an error after
-    you rolled back?""")
+    you rolled back?""", see="02-db-session.ipynb#no-session-is-left-open")
 async def test_no_connection_is_left_checked_out(nb, client, rng):
     await nb.call(watch_pool)
     class_id, _ = await new_class(nb, rng, 2)
@@ -226,7 +229,7 @@ async def test_no_connection_is_left_checked_out(nb, client, rng):
 
 @check(points=2, hint="""Every route must take its session from get_session, so that overriding it (as
     tests do) changes the database of every route. A route that opens new_session() itself ignores
-    the override.""")
+    the override.""", see="10-testing-overrides.ipynb#fixtures")
 async def test_overriding_the_session_reaches_every_route(nb, client, rng):
     class_id, name = rng.randint(10, 99), f"{rng.choice(SPORTS)} {rng.randint(2, 9)}"
     member = rng.choice(MEMBERS)
@@ -252,9 +255,10 @@ async def test_overriding_the_session_reaches_every_route(nb, client, rng):
            got=f"{len(own['bookings'])} bookings", expected="0 bookings: every write went to the override")
 
 
-@check(points=2, hint="""get_session must hand out a session and take it back after the request (a
-    dependency with yield does both), and each request must get a session of its own: never create a
-    session at module level or keep one in a global.""")
+@check(points=2, hint="""get_session must hand out a session and take it back after the request, and each
+    request must get a session of its own. Where is your session made: once, when the module loads, or
+    by the dependency at every request? And what ends it when the request is over?""",
+       see="02-db-session.ipynb#the-dependency-and-its-alias")
 async def test_one_fresh_session_per_request(nb, rng):
     found = await nb.call(global_sessions)
     expect(not found, called="the notebook's global names", got=f"sessions in {found}",
@@ -315,6 +319,6 @@ class Bookings(Machine):
 @check(points=3, hint="""In some sequence of bookings and cancellations (full classes, double bookings,
     unknown ids, invalid bodies), your app answers, or leaves the tables, differently from what the
     exercise asks. Replay the sequence shown, and compare each answer and the tables with the
-    acceptance criteria.""")
+    acceptance criteria.""", see="02-db-session.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Bookings, examples=2, steps=5)

@@ -213,7 +213,8 @@ async def last_id(nb):
 @check(points=2, hint="""POST /orders answers 201 with the order (id, customer, lines, total_cents)
     and takes each line from the stock; GET /orders/{order_id} and GET /orders show it, and
     POST /orders/quote prices an order the same way. The starter did this: if your change broke it,
-    look at what your session does to its objects when it commits, and when it closes.""")
+    look at what your session does to its objects when it commits, and when it closes.""",
+       see="02-db-session.ipynb#pitfall-expire_on_commit")
 async def test_orders_are_placed_and_read_back(nb, client, rng):
     shelf = await open_shop(nb, made_up_shelf(rng, low=8))
     names, placed, taken = list(shelf), [], set()
@@ -255,7 +256,8 @@ async def test_orders_are_placed_and_read_back(nb, client, rng):
 @check(points=1, hint="""A pastry the bakery does not make is 404, one with too few left is 409, for
     an order and a quote alike; an invalid body (no lines, a quantity of 0, no customer) is 422;
     restocking an unknown pastry is 404. A refusal that turns into a 500 lost its way out: what do
-    your dependencies do with an error raised in the endpoint?""")
+    your dependencies do with an error raised in the endpoint?""",
+       see="02-db-session.ipynb#the-dependency-and-its-alias")
 async def test_sold_out_and_unknown_pastries_are_refused(nb, client, rng):
     shelf = await open_shop(nb, made_up_shelf(rng, count=2))
     (name, (_, stock)), unknown = rng.choice(sorted(shelf.items())), rng.choice(UNKNOWN)
@@ -273,8 +275,10 @@ async def test_sold_out_and_unknown_pastries_are_refused(nb, client, rng):
     expect_response(await client.post(f"/pastries/{name}/restock", json={"quantity": 0}), status=422)
 
 
-@check(points=1, hint="""Restocking adds the tray to the pastry's stock and answers {"name",
-    "in_stock"}; GET /pastries shows the new count, and an order can then take it to the last one.""")
+@check(points=1, hint="""Restocking adds the tray to the pastry's stock and answers {"name", "in_stock"};
+    GET /pastries shows the new count, and an order can then take it to the last one. Is the restock
+    committed before the answer, and does the next request read through a session of its own?""",
+       see="02-db-session.ipynb#pitfall-committing-inside-the-dependency")
 async def test_restocking_adds_to_the_shelf(nb, client, rng):
     shelf = await open_shop(nb, made_up_shelf(rng, count=2))
     (name, (_, stock)), tray = rng.choice(sorted(shelf.items())), rng.randint(2, 20)
@@ -296,7 +300,7 @@ async def test_restocking_adds_to_the_shelf(nb, client, rng):
     must leave nothing in the database, also once the next request commits (an order, a restock).
     Where do the rows of a refused request go when it ends, and which session does the next request
     get? book.graph shows how a request gets its session; book.trace of a quote shows what runs
-    after the endpoint, or does not.""")
+    after the endpoint, or does not.""", see="02-db-session.ipynb#the-dependency-and-its-alias")
 async def test_refused_orders_and_quotes_leave_nothing_behind(nb, client, rng):
     shelf = made_up_shelf(rng, count=3, low=8, high=14)
     plenty, scarce, third = list(shelf)
@@ -351,7 +355,7 @@ async def test_refused_orders_and_quotes_leave_nothing_behind(nb, client, rng):
 @check(points=3, hint="""Orders sent at the same moment, some of them refused, must each get the
     answer they would get alone, and only the ones served may be saved. Two requests in flight must
     never share a transaction: which object do they share in your app, and what does one of them
-    rolling back or committing do to the other?""")
+    rolling back or committing do to the other?""", see="02-db-session.ipynb#no-session-is-left-open")
 async def test_orders_in_flight_at_once_do_not_mix(nb, rng):
     shelf = made_up_shelf(rng, count=3, low=20, high=30)
     plenty, other, scarce = list(shelf)
@@ -404,9 +408,9 @@ async def test_orders_in_flight_at_once_do_not_mix(nb, rng):
                expected=f"saved orders {sorted(kept)}, stock {wanted_stock}")
 
 
-@check(points=3, hint="""Every request must give its database connection back to the pool when it
-    ends, refused ones included: chapter 02 counts the pool's checkouts and checkins. A session that
-    is never closed keeps the connection it took.""")
+@check(points=3, hint="""Every request must give its database connection back to the pool when it ends,
+    refused ones included. Count the pool's checkouts and checkins around a few requests: which session
+    is never closed, and so keeps the connection it took?""", see="02-db-session.ipynb#no-session-is-left-open")
 async def test_every_request_gives_its_connection_back(nb, client, rng):
     shelf = await open_shop(nb, made_up_shelf(rng, count=2, low=10, high=14))
     name, other = list(shelf)
@@ -507,6 +511,7 @@ class Bakery(Machine):
 
 @check(points=3, hint="""In some sequence of orders, quotes, restocks, changes made by the till and
     orders sent at once, your app answers or saves differently from the reference. Replay the
-    sequence shown, and after each step read what is saved with a session of your own.""")
+    sequence shown, and after each step read what is saved with a session of your own.""",
+       see="02-db-session.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Bakery, examples=2, steps=5)

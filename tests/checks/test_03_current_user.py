@@ -94,9 +94,9 @@ async def stop_clock(nb, now):
     await nb.override_value("clock", now)
 
 
-@check(points=2, hint="""A valid bearer token gives its account, and GET /me answers {"handle": ...}.
-    The database keeps each token's fingerprint, not the token: what must happen to the token the
-    client sends before you look it up? (Chapter 03, users and their tokens.)""")
+@check(points=2, hint="""A valid bearer token gives its account, and GET /me answers {"handle": ...}. The
+    database keeps each token's fingerprint, not the token: what must happen to the token the client
+    sends before you look it up?""", see="03-current-user.ipynb#users-and-their-tokens")
 async def test_a_token_names_its_account(nb, client, rng):
     extra = made_up_account(rng)
     await add(nb, extra)
@@ -109,7 +109,7 @@ async def test_a_token_names_its_account(nb, client, rng):
 
 @check(points=2, hint="""With no bearer token at all (no header, another scheme, nothing after Bearer),
     a private route answers 401 with exactly WWW-Authenticate: Bearer: there is no token to call
-    invalid. What does HTTPBearer(auto_error=False) give you then?""")
+    invalid. What does HTTPBearer(auto_error=False) give you then?""", see="03-current-user.ipynb#the-dependency")
 async def test_no_token_is_a_bare_bearer_challenge(client):
     for label, value in NO_TOKEN.items():
         challenged(await client.get("/me", headers=auth(value)), BARE, f"GET /me with {label}")
@@ -120,7 +120,8 @@ async def test_no_token_is_a_bare_bearer_challenge(client):
 @check(points=2, hint="""A bearer token that matches no stored fingerprint is 401 with
     WWW-Authenticate: Bearer error="invalid_token", on every route, the public one too: a client
     that sent a token wants to know it was refused. Look the token up by its fingerprint; the
-    stored fingerprint is not a token, and no token belongs in a response.""")
+    stored fingerprint is not a token, and no token belongs in a response.""",
+       see="03-current-user.ipynb#the-dependency")
 async def test_an_unknown_token_is_invalid_on_every_route(nb, client, rng):
     extra = made_up_account(rng)
     await add(nb, extra)
@@ -142,7 +143,8 @@ async def test_an_unknown_token_is_invalid_on_every_route(nb, client, rng):
 
 @check(points=2, hint="""A token is valid while clock() is before its expires_at; at expires_at it has
     expired: 401 with error="invalid_token". Read the time through the clock dependency, so that
-    overriding it moves time for your code; time.time() in your code cannot be stopped by a test.""")
+    overriding it moves time for your code; time.time() in your code cannot be stopped by a test.""",
+       see="01-typed-aliases.ipynb#an-alias-names-the-callable-and-overrides-follow-it")
 async def test_tokens_expire_by_the_clock(nb, client, rng):
     extra = made_up_account(rng, tokens=1)
     await add(nb, extra)
@@ -163,7 +165,8 @@ async def test_tokens_expire_by_the_clock(nb, client, rng):
 
 @check(points=2, hint="""DELETE /tokens/current revokes the token of that request (204): the next request
     with it is 401 with error="invalid_token", while the account's other tokens keep working. The
-    endpoint needs the token row itself: what does your dependency hand it? Commit the change.""")
+    endpoint needs the token row itself: what does your dependency hand it? Commit the change.""",
+       see="03-current-user.ipynb#the-dependency")
 async def test_a_revoked_token_is_refused_from_the_next_request(nb, client, rng):
     extra = made_up_account(rng, tokens=2)
     await add(nb, extra)
@@ -183,7 +186,7 @@ async def test_a_revoked_token_is_refused_from_the_next_request(nb, client, rng)
 
 @check(points=2, hint="""A valid token of a deactivated account is 403 on every route: the caller is
     known, the account may not use the API. A token that is not valid is still 401, whatever its
-    account: check the token first, then the account.""")
+    account: check the token first, then the account.""", see="04-role-checks.ipynb#a-dependency-that-takes-arguments")
 async def test_a_deactivated_account_is_forbidden(nb, client, rng):
     extra = made_up_account(rng, active=False, tokens=1)
     await add(nb, extra)
@@ -201,8 +204,8 @@ async def test_a_deactivated_account_is_forbidden(nb, client, rng):
 
 @check(points=2, hint="""GET /accounts/{handle}/photos is public: with no token it answers the public
     captions, by photo id; the owner, with a valid token, gets all captions; another account sees the
-    public ones. An unknown handle is 404. The route needs a caller dependency that may give
-    "nobody" instead of refusing. (Chapter 03, the dependency.)""")
+    public ones. An unknown handle is 404. Which caller dependency can say "nobody" instead of refusing?""",
+       see="03-current-user.ipynb#the-dependency")
 async def test_the_public_route_shows_the_owner_more(nb, client, rng):
     extra, other = made_up_account(rng), made_up_account(rng)
     await add(nb, extra, other)
@@ -282,6 +285,7 @@ class Tokens(Machine):
 
 @check(points=3, hint="""In some sequence of requests, revocations and clock moves, your app answers
     differently from what the exercise asks. Replay the sequence shown in your notebook (override
-    clock as it says) and compare each status and challenge with the acceptance criteria.""")
+    clock as it says) and compare each status and challenge with the acceptance criteria.""",
+       see="03-current-user.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Tokens, examples=2, steps=5)

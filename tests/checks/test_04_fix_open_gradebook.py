@@ -162,7 +162,7 @@ def grade_path(class_id, student_id):
 @check(points=3, hint="""A teacher changing or clearing a grade in a class they teach must get 200. If
     the answer is 422, read the error's `loc` and draw the route with book.graph: which dependency reads
     that parameter from the request, and did its author mean it to come from the request? If it is 403,
-    which role does the check ask for?""")
+    which role does the check ask for?""", see="04-role-checks.ipynb#a-dependency-that-takes-arguments")
 async def test_teachers_change_and_clear_the_grades_of_their_own_classes(nb, client, rng):
     made = await made_up_class(nb, rng)
     graphs = {method: await nb.graph(f"{method} {GRADE_PATH}") for method in ("PUT", "DELETE")}
@@ -210,7 +210,8 @@ async def test_teachers_change_and_clear_the_grades_of_their_own_classes(nb, cli
 
 @check(points=3, hint="""A student must never change a grade, whatever they add to the link. If some
     link lets them through, find where the link's `role` is read (book.graph of the route shows it) and
-    follow what FastAPI does with the value that dependency returns: does anything check the caller?""")
+    follow what FastAPI does with the value that dependency returns: does anything check the caller?""",
+       see="04-role-checks.ipynb#when-the-endpoint-does-not-need-the-user")
 async def test_students_are_refused_whatever_the_link_adds(nb, client, rng):
     made = await made_up_class(nb, rng)
     graphs = {method: await nb.graph(f"{method} {GRADE_PATH}") for method in ("PUT", "DELETE")}
@@ -242,7 +243,7 @@ async def test_students_are_refused_whatever_the_link_adds(nb, client, rng):
 
 @check(points=2, hint="""The API's documentation (/openapi.json) shows a query parameter `role` that no
     endpoint declared, so clients are told to send it. Where does it come from? book.graph of the
-    route shows which dependency reads it.""")
+    route shows which dependency reads it.""", see="01-typed-aliases.ipynb#the-alias-write-the-dependency-once")
 async def test_no_route_documents_a_role_query_parameter(nb, client):
     schema = (await client.get("/openapi.json")).json()
     paths = schema.get("paths", {})
@@ -264,7 +265,8 @@ async def test_no_route_documents_a_role_query_parameter(nb, client):
 
 @check(points=2, hint="""Each grade change must look at the caller's role exactly once: not zero times
     (the check never runs), not twice (two checkers for one request). book.trace of the request lists
-    every dependency that ran. Is the role checker among them, and how many times?""")
+    every dependency that ran. Is the role checker among them, and how many times?""",
+       see="04-role-checks.ipynb#pitfall-two-equal-instances-are-two-dependencies")
 async def test_the_role_check_runs_once_per_request(nb, rng):
     made = await made_up_class(nb, rng)
     await nb.override("current_person", await nb.call(counted_person, made.teacher.id))
@@ -279,7 +281,8 @@ async def test_the_role_check_runs_once_per_request(nb, rng):
 
 
 @check(points=1, hint="""Without a token, or with an unknown one, every route answers 401 with
-    WWW-Authenticate: Bearer, whatever the link adds.""")
+    WWW-Authenticate: Bearer, whatever the link adds. Does every route's chain start from the caller's
+    token, before anything else about the request is read?""", see="03-current-user.ipynb#the-dependency")
 async def test_nobody_logged_in_is_asked_to_log_in(client, rng):
     routes = [("GET", "/me/grades"), ("GET", "/classes/1/grades"), ("PUT", grade_path(1, 4)),
               ("DELETE", grade_path(2, 5)), ("GET", "/admin/classes"), ("POST", "/admin/classes"),
@@ -296,8 +299,9 @@ async def test_nobody_logged_in_is_asked_to_log_in(client, rng):
                                        f"{'with the unknown token ' + token if token else 'without a token'}")
 
 
-@check(points=1, hint="""GET /me/grades lists the caller's own grades, one entry per class they attend,
-    by class id: {"class_id", "class", "grade"}.""")
+@check(points=1, hint="""GET /me/grades lists the caller's own grades, one entry per class they attend, by
+    class id: {"class_id", "class", "grade"}. Whose grades does the route read: the caller the token
+    names, or someone the request describes?""", see="03-current-user.ipynb#the-dependency")
 async def test_students_read_their_own_grades(nb, client, rng):
     made = await made_up_class(nb, rng)
     for n, student in enumerate(made.students):
@@ -312,7 +316,8 @@ async def test_students_read_their_own_grades(nb, client, rng):
 
 
 @check(points=1, hint="""GET /classes/{class_id}/grades is for the class's teacher: another teacher gets
-    404, a student or the admin 403.""")
+    404, a student or the admin 403. Which dependency finds the class, and does it know who is asking?""",
+       see="05-sub-dependencies.ipynb#pitfall-403-for-someone-elses-data-leaks-that-it-exists")
 async def test_teachers_read_the_grades_of_their_own_classes_only(nb, client, rng):
     made = await made_up_class(nb, rng)
     path = f"/classes/{made.class_id}/grades"
@@ -327,9 +332,10 @@ async def test_teachers_read_the_grades_of_their_own_classes_only(nb, client, rn
                     called=f"GET /classes/1/grades as {made.teacher.name}, who does not teach Chemistry 10A")
 
 
-@check(points=1, hint="""The admin opens classes (POST /admin/classes, 201), enrols students (201, 409
-    when already enrolled, 404 for anyone who is not a student) and lists them; nobody else reaches
-    /admin (403).""")
+@check(points=1, hint="""The admin opens classes (POST /admin/classes, 201), enrols students (201, 409 when
+    already enrolled, 404 for anyone who is not a student) and lists them; nobody else reaches /admin
+    (403). What guards the whole /admin router, and which role does it ask for?""",
+       see="04-role-checks.ipynb#when-the-endpoint-does-not-need-the-user")
 async def test_the_admin_manages_classes(nb, client, rng):
     made = await made_up_class(nb, rng)
     okafor = bearer(demo_token("okafor"))
@@ -426,6 +432,7 @@ class GradeBook(Machine):
 
 @check(points=3, hint="""In some sequence of requests by teachers, students, the admin or nobody, with
     or without a role in the link, your app answers or keeps grades differently from the grade book's
-    rules. Replay the sequence shown in your notebook and compare each answer with the rules.""")
+    rules. Replay the sequence shown in your notebook and compare each answer with the rules.""",
+       see="04-role-checks.ipynb#recap")
 async def test_behaves_as_the_grade_book_in_any_sequence(differential):  # noqa: F811
     await differential.run(GradeBook, examples=2, steps=6)

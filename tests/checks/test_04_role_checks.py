@@ -106,7 +106,7 @@ async def grade_world(nb, rng):
     tickets, a technician also changes anyone's ticket, a manager also deletes tickets and gives roles;
     a higher role may do all that a lower one may. Someone with no role in the shop gets 404, a member
     whose role is too low 403. Where is the caller's role for this shop read, and how do two roles
-    compare? (Chapter 04, a dependency that takes arguments.)""")
+    compare?""", see="04-role-checks.ipynb#a-dependency-that-takes-arguments")
 async def test_each_role_may_do_what_its_rank_allows(nb, client, rng):
     world = await grade_world(nb, rng)
     person = world["person"]
@@ -141,7 +141,8 @@ ROUTES = [("GET", "/shops/{shop}/tickets", None), ("POST", "/shops/{shop}/ticket
 
 @check(points=1, hint="""Nobody you can identify gets 401 with WWW-Authenticate: Bearer on every route,
     in shops that exist and shops that do not, before anything about the shop is looked at: the
-    person comes first in the chain your checks depend on.""")
+    person comes first in the chain your checks depend on.""",
+       see="04-role-checks.ipynb#a-dependency-that-takes-arguments")
 async def test_unknown_callers_get_401_everywhere(client, rng):
     headers = {"no Authorization header": {}, "a token nobody has": bearer(f"{rng.choice(NAMES).lower()}-bench-token"),
                "another scheme (Basic)": {"Authorization": "Basic eA=="},
@@ -153,10 +154,10 @@ async def test_unknown_callers_get_401_everywhere(client, rng):
                             headers={"WWW-Authenticate": "Bearer"}, called=f"{method} {url} with {label}")
 
 
-@check(points=2, hint="""A shop where the caller has no role must answer exactly what a shop that does
-    not exist answers (status and body), on every route; and a ticket of another shop, asked for
-    through your own shop, exactly what a missing ticket answers. A 403 there tells the caller it
-    exists. (Chapter 05, the pitfall of 403 for someone else's data.)""")
+@check(points=2, hint="""A shop where the caller has no role must answer exactly what a shop that does not
+    exist answers (status and body), on every route; and a ticket of another shop, asked for through
+    your own shop, exactly what a missing ticket answers. What does a 403 there tell the caller?""",
+       see="05-sub-dependencies.ipynb#pitfall-403-for-someone-elses-data-leaks-that-it-exists")
 async def test_a_shop_you_are_not_in_looks_missing(nb, client, rng):
     world = await grade_world(nb, rng)
     outsider = made_up_people(rng, 1, first_id=200)[0]
@@ -194,7 +195,8 @@ async def test_a_shop_you_are_not_in_looks_missing(nb, client, rng):
 @check(points=2, hint="""Whoever opened a ticket may change its status whatever their role, and only
     while they are a member of its shop; the exception is for changing a status, not for deleting.
     A min_role(...) on the route would refuse a clerk before anyone looked at who opened the ticket:
-    which dependency knows both the ticket and the caller's membership?""")
+    which dependency knows both the ticket and the caller's membership?""",
+       see="05-sub-dependencies.ipynb#a-validator-the-project-or-404")
 async def test_the_opener_may_change_their_ticket(nb, client, rng):
     clerk = made_up_people(rng, 1)[0]
     await add(nb, people=[clerk], roles=[(1, clerk["id"], "clerk")])
@@ -232,7 +234,7 @@ async def test_the_opener_may_change_their_ticket(nb, client, rng):
 @check(points=2, hint="""A role is given, changed and taken away per shop, saved at once, and the very
     next request goes by it: read the caller's membership for the path's shop on every request, and
     commit a change before answering. Giving a role to someone who does not exist, or removing a
-    non-member, is 404.""")
+    non-member, is 404.""", see="02-db-session.ipynb#pitfall-committing-inside-the-dependency")
 async def test_roles_are_per_shop_and_change_at_once(nb, client, rng):
     person = made_up_people(rng, 1)[0]
     await add(nb, people=[person], roles=[(1, person["id"], "clerk")])
@@ -301,7 +303,7 @@ async def gate_answers(ctx, roles, cases):
 @check(points=2, hint="""min_role(role) must work in any app whose path has a {shop_id}: used as
     Depends(min_role("technician")) in dependencies=[...] it lets a member with that role or a higher
     one through, and refuses others with 404 (not a member, or no such shop) or 403. Where does it get
-    the shop, the caller and the session from?""")
+    the shop, the caller and the session from?""", see="04-role-checks.ipynb#a-dependency-that-takes-arguments")
 async def test_min_role_works_in_any_app(nb, rng):
     world = await grade_world(nb, rng)
     person = world["person"]
@@ -335,7 +337,8 @@ def acting_as(ctx, person):
 
 @check(points=2, hint="""Every check must get the caller from CurrentPerson (get_current_person), so
     that a test can override get_current_person once and act as anyone, without a token, on every
-    route. Do not read the Authorization header or look the person up again yourself.""")
+    route. Do not read the Authorization header or look the person up again yourself.""",
+       see="04-role-checks.ipynb#pitfall-an-override-needs-the-same-instance")
 async def test_overriding_the_current_person_reaches_every_check(nb, client, rng):
     person = made_up_people(rng, 1)[0]
     roles = {1: "manager", 2: "clerk"}
@@ -384,9 +387,9 @@ async def role_check_runs(ctx, method, path, headers, body):
             "text": str(found)}
 
 
-@check(points=1, hint="""One request, one role check: each min_role(...) call that makes a new object
-    makes a new dependency, which FastAPI runs again in the same request (chapter 04, two equal
-    instances are two dependencies). What must min_role("manager") give the second time?""")
+@check(points=1, hint="""One request, one role check: each min_role(...) call that makes a new object makes
+    a new dependency, which FastAPI runs again in the same request. What must min_role("manager") give
+    the second time?""", see="04-role-checks.ipynb#pitfall-two-equal-instances-are-two-dependencies")
 async def test_one_role_check_per_request(nb, rng):
     status = rng.choice(STATUSES)
     for method, path, name, body, wanted, most in [
@@ -431,7 +434,8 @@ async def membership_reads(ctx, method, path, headers, body):
 
 @check(points=1, hint="""In one request the caller's membership is read from the database once: the
     role check, the ticket lookup and the opener's rule share it. Which dependency reads it, and how
-    do the others get hold of what it found without asking the database again?""")
+    do the others get hold of what it found without asking the database again?""",
+       see="07-request-cache.ipynb#one-call-per-request")
 async def test_the_membership_is_read_once_per_request(nb, rng):
     for method, path, name, body, wanted in [
             ("GET", "/shops/1/tickets", "Cleo", None, 200),
@@ -610,6 +614,7 @@ class Bench(Machine):
 @check(points=3, hint="""In some sequence of requests (roles given and taken away, tickets opened,
     changed and deleted, bad bodies, several at once), your app answers or stores something else than
     the rules ask. The sequence starts from the given people, shops and tickets; replay its last steps
-    in your notebook and compare each answer with the table and the order of refusals.""")
+    in your notebook and compare each answer with the table and the order of refusals.""",
+       see="04-role-checks.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Bench, examples=3, steps=5)

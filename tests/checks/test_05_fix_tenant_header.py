@@ -207,7 +207,8 @@ def described(slot, key, who, company, why=""):
 
 @check(points=2, hint="""Each member lists the invoices of the company picked in X-Company, by id, and a
     member of several companies switches between them with the header. GET /me lists the member's
-    companies. Does the company the routes use still follow the header, among the caller's companies?""")
+    companies. Does the company the routes use still follow the header, among the caller's companies?""",
+       see="05-sub-dependencies.ipynb#the-organisation-derived")
 async def test_each_member_lists_the_invoices_of_the_company_picked(nb, client, rng):
     found = await world(nb, rng)
     for who, companies in found.members.items():
@@ -220,7 +221,8 @@ async def test_each_member_lists_the_invoices_of_the_company_picked(nb, client, 
 
 @check(points=1, hint="""Each invoice route works on the caller's invoices: GET answers the invoice,
     download a text file (Content-Disposition: attachment), pay marks it paid, POST /invoices adds one
-    to the company picked (201).""")
+    to the company picked (201). If one route breaks, where does it get its invoice and its company
+    from?""", see="05-sub-dependencies.ipynb#a-validator-the-project-or-404")
 async def test_every_invoice_route_works_on_invoices_of_the_company_picked(nb, client, rng):
     found = await world(nb, rng)
     for who, companies in found.members.items():
@@ -257,7 +259,8 @@ async def test_every_invoice_route_works_on_invoices_of_the_company_picked(nb, c
 
 @check(points=2, hint="""With an honest X-Company, an invoice of another company must get exactly the
     answer a missing invoice gets (404, same body) on every route under /invoices/{invoice_id}, and
-    paying it must change nothing. Ask for "this id in this company" at once.""")
+    paying it must change nothing. Ask for "this id in this company" at once.""",
+       see="05-sub-dependencies.ipynb#pitfall-403-for-someone-elses-data-leaks-that-it-exists")
 async def test_an_invoice_of_another_company_is_indistinguishable_from_a_missing_one(nb, client, rng):
     found = await world(nb, rng)
     missing = rng.randint(1000, 9999)
@@ -282,7 +285,8 @@ async def test_an_invoice_of_another_company_is_indistinguishable_from_a_missing
 
 @check(points=1, hint="""Every route under /invoices/{invoice_id} must get its invoice from InvoiceDep
     (get_invoice), and every invoice route its company from CurrentCompany (get_current_company), so
-    that no route can forget a check: both are in each route's graph.""")
+    that no route can forget a check: both are in each route's graph.""",
+       see="05-sub-dependencies.ipynb#a-validator-the-project-or-404")
 async def test_every_invoice_route_uses_the_validator_and_the_company(nb):
     for slot in SLOTS:
         route = slot.replace("{id}", "{invoice_id}")
@@ -298,7 +302,8 @@ async def test_every_invoice_route_uses_the_validator_and_the_company(nb):
 
 @check(points=1, hint="""The company must come from get_current_company on every route, and nothing
     else may decide it again: overriding get_current_company (as a test does) must change which
-    company's invoices every invoice route serves.""")
+    company's invoices every invoice route serves.""",
+       see="01-typed-aliases.ipynb#an-alias-names-the-callable-and-overrides-follow-it")
 async def test_an_override_of_the_company_reaches_every_route(nb, client, rng):
     found = await world(nb, rng)
     who = found.made_up[0]
@@ -329,7 +334,8 @@ async def test_an_override_of_the_company_reaches_every_route(nb, client, rng):
 
 @check(points=1, hint="""One request, one session: the member, the company, the invoice and the
     endpoint must all share the session FastAPI opened for the request. What makes FastAPI call
-    get_session a second time, and what opens a session without it?""")
+    get_session a second time, and what opens a session without it?""",
+       see="05-sub-dependencies.ipynb#pitfall-use_cachefalse-on-the-session-splits-the-request")
 async def test_one_session_per_request(nb, client, rng):
     found = await world(nb, rng)
     await nb.call(count_sessions)
@@ -355,7 +361,7 @@ async def test_one_session_per_request(nb, client, rng):
     two-second edit. On every invoice route (listing, adding, reading, downloading, paying), a company
     the caller is not a member of must get exactly the answer of a company that does not exist (404,
     same body), and change nothing. Which dependency turns the header into a company, and what does
-    it check about the caller?""")
+    it check about the caller?""", see="05-sub-dependencies.ipynb#the-organisation-derived")
 async def test_a_company_the_caller_is_not_in_is_refused_on_every_route(nb, client, rng):
     found = await world(nb, rng)
     for who, companies in found.members.items():
@@ -376,10 +382,10 @@ async def test_a_company_the_caller_is_not_in_is_refused_on_every_route(nb, clie
            expected=f"unchanged: {found.rows()}")
 
 
-@check(points=2, hint="""Memberships change: a bookkeeper stops working for a client, or starts. Access
-    must follow the memberships in the database at the time of each request: right after a membership
-    is revoked, that company is refused (404) on every invoice route, and right after one is granted,
-    it works.""")
+@check(points=2, hint="""Memberships change: a bookkeeper stops working for a client, or starts. Access must
+    follow the memberships in the database at the time of each request: revoked, that company is refused
+    (404) on every invoice route; granted, it works. Is anything about memberships kept from one request
+    to the next?""", see="07-request-cache.ipynb#nothing-is-cached-across-requests")
 async def test_a_membership_revoked_or_granted_takes_effect_at_once(nb, client, rng):
     found = await world(nb, rng)
     who = found.made_up[1]
@@ -494,6 +500,6 @@ class Ledger(Machine):
 @check(points=4, hint="""In some sequence of requests by different members, with honest and edited
     X-Company headers, while memberships are granted and revoked, your app answers (or changes the
     invoices) differently from what Ledgerly promises. Replay the sequence shown in your notebook, and
-    ask at each step which company the caller may act for at that moment.""")
+    ask at each step which company the caller may act for at that moment.""", see="05-sub-dependencies.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Ledger, examples=5, steps=6)

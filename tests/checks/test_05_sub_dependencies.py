@@ -245,8 +245,8 @@ async def expect_no_change(nb, world: World, what: str) -> None:
 
 
 @check(points=2, hint="""Each clinic lists its own patients and the patients shared with it, by id,
-    read_only telling which is which; the practitioner works at several clinics and the path says
-    which one. Where does the list get its clinic from? (Chapter 05, "The organisation, derived")""")
+    read_only telling which is which; the practitioner works at several clinics and the path says which
+    one. Where does the list get its clinic from?""", see="05-sub-dependencies.ipynb#the-organisation-derived")
 async def test_each_clinic_lists_its_own_and_its_shared_patients(nb, client, rng):
     world = await made_up(nb, rng)
     for login in sorted(world.staff):
@@ -257,8 +257,9 @@ async def test_each_clinic_lists_its_own_and_its_shared_patients(nb, client, rng
 
 
 @check(points=2, hint="""A patient's record, and each of its visits, can be read at its home clinic
-    (read_only false) and at every clinic it is shared with (read_only true); "visits" lists the
-    ids of the patient's visits in ascending order. (Chapter 05, "A validator: the project, or 404")""")
+    (read_only false) and at every clinic it is shared with (read_only true); "visits" lists the ids of
+    the patient's visits in ascending order. What does the patient validator ask the database, and does
+    the query count the shares?""", see="05-sub-dependencies.ipynb#a-validator-the-project-or-404")
 async def test_records_are_read_at_home_and_where_shared(nb, client, rng):
     world = await made_up(nb, rng)
     for clinic in world.clinics():
@@ -272,10 +273,10 @@ async def test_records_are_read_at_home_and_where_shared(nb, client, rng):
                                 called=f"GET {path(clinic, pid, vid)} as {login}")
 
 
-@check(points=3, hint="""A patient the clinic may not read must get exactly the answer a patient that
-    does not exist gets, on every route under it, reading or writing: 404 with the same body. Ask
-    the database for "this patient, readable by this clinic" in one go, and refuse the same way
-    whenever that finds nothing. (Chapter 05, "Pitfall: 403 for someone else's data ...")""")
+@check(points=3, hint="""A patient the clinic may not read must get exactly the answer a patient that does
+    not exist gets, on every route under it, reading or writing: 404 with the same body. Ask the
+    database for "this patient, readable by this clinic" in one go, and refuse the same way whenever
+    that finds nothing.""", see="05-sub-dependencies.ipynb#pitfall-403-for-someone-elses-data-leaks-that-it-exists")
 async def test_a_hidden_patient_answers_like_a_missing_one(nb, client, rng):
     world = await made_up(nb, rng)
     missing = rng.randint(500, 999)
@@ -301,7 +302,7 @@ async def test_a_hidden_patient_answers_like_a_missing_one(nb, client, rng):
 @check(points=2, hint="""A practitioner may only work at the clinics where they have a membership: any
     other clinic must answer like a clinic that does not exist (404, same body), on every route,
     before any patient is looked at. Does every route, the patient and visit ones too, go through
-    clinic_membership?""")
+    clinic_membership?""", see="05-sub-dependencies.ipynb#the-organisation-derived")
 async def test_only_the_callers_own_clinics_are_open_to_them(nb, client, rng):
     world = await made_up(nb, rng)
     nowhere = rng.randint(50, 99)
@@ -324,7 +325,7 @@ async def test_only_the_callers_own_clinics_are_open_to_them(nb, client, rng):
 @check(points=2, hint="""A suspended membership is refused with 403 on every route of that clinic, even
     for a patient that does not exist, and memberships change while the app runs: a suspension, a
     reinstatement or a removal counts from the next request. Is the membership checked before the
-    patient, and read afresh for every request?""")
+    patient, and read afresh for every request?""", see="04-role-checks.ipynb#a-dependency-that-takes-arguments")
 async def test_a_suspended_membership_is_refused_from_the_next_request(nb, client, rng):
     world = await made_up(nb, rng)
     missing = rng.randint(500, 999)
@@ -360,7 +361,8 @@ async def test_a_suspended_membership_is_refused_from_the_next_request(nb, clien
 @check(points=2, hint="""A clinic a record is only shared with may read it but never add or delete its
     visits: 403, whatever the visit id, and nothing changes; the home clinic may. A practitioner
     who also works at the home clinic is still read-only in the shared one: what counts is the
-    clinic in the path. Withdrawing a share hides the record at the next request.""")
+    clinic in the path. Withdrawing a share hides the record at the next request.""",
+       see="05-sub-dependencies.ipynb#a-validator-the-project-or-404")
 async def test_a_shared_record_is_read_only(nb, client, rng):
     world = await made_up(nb, rng)
     missing = rng.randint(500, 999)
@@ -403,7 +405,7 @@ async def test_a_shared_record_is_read_only(nb, client, rng):
 @check(points=2, hint="""A visit is found only under its own patient: the id of another patient's visit,
     even one the clinic may read, answers like a visit that does not exist (404, same body), and
     deleting it that way deletes nothing. The visit validator builds on the patient validator:
-    does it compare the two?""")
+    does it compare the two?""", see="05-sub-dependencies.ipynb#a-validator-the-project-or-404")
 async def test_a_visit_is_found_only_under_its_own_patient(nb, client, rng):
     world = await made_up(nb, rng)
     missing = rng.randint(500, 999)
@@ -430,7 +432,8 @@ async def test_a_visit_is_found_only_under_its_own_patient(nb, client, rng):
 
 @check(points=2, hint="""The caller must come from CurrentPractitioner and the clinic from
     clinic_membership on every route, so that replacing either (app.dependency_overrides) changes
-    what every route sees. Does one route look the membership, or the token, up by itself?""")
+    what every route sees. Does one route look the membership, or the token, up by itself?""",
+       see="10-testing-overrides.ipynb#fixtures")
 async def test_the_caller_and_the_membership_come_from_their_dependencies(nb, client, rng):
     world = await made_up(nb, rng)
     login = world.newcomer
@@ -455,9 +458,9 @@ async def test_the_caller_and_the_membership_come_from_their_dependencies(nb, cl
     expect_response(gone, status=204, called=f"{called} as lind ({why})")
 
 
-@check(points=2, hint="""One request, one session, one caller and one membership: every validator and
-    the endpoint share what FastAPI resolved once for the request. What makes FastAPI call a
-    dependency a second time in the same request? (Chapter 05, "The graph, and the one session in it")""")
+@check(points=2, hint="""One request, one session, one caller and one membership: every validator and the
+    endpoint share what FastAPI resolved once for the request. What makes FastAPI call a dependency a
+    second time in the same request?""", see="05-sub-dependencies.ipynb#the-graph-and-the-one-session-in-it")
 async def test_one_session_and_one_membership_per_request(nb, rng):
     headers = {"Authorization": "Bearer osei-demo-key"}
     own = rng.choice([2, 5])
@@ -589,6 +592,6 @@ class Clinics(Machine):
 @check(points=3, hint="""In some sequence of requests, while memberships are suspended, reinstated or
     removed and shares withdrawn, your app answers, or leaves the visits, differently from what the
     exercise asks. Replay the sequence shown in your notebook and compare each answer with the
-    acceptance criteria, in their order.""")
+    acceptance criteria, in their order.""", see="05-sub-dependencies.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Clinics, examples=3, steps=5)

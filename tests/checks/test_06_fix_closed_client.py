@@ -220,10 +220,11 @@ async def expect_get(client, path, status, json=None, headers=None, called=None)
         expect_response(response, status=status, json=json, headers=headers, called=called)
 
 
-@check(points=1, hint="""GET /rates/{base}/{quote} answers the rates service's mid rate for the pair,
-    GET /quotes/{base}/{quote}?amount=... the amount times that rate, rounded to cents; a pair the
-    service does not know is a 404, a currency that is not three capital letters or an amount that
-    is not above 0 a 422.""")
+@check(points=1, hint="""GET /rates/{base}/{quote} answers the rates service's mid rate for the pair, GET
+    /quotes/{base}/{quote}?amount=... the amount times that rate, rounded to cents; an unknown pair is a
+    404, a currency that is not three capital letters or an amount not above 0 a 422. The starter did
+    this: if your change broke it, which client does mid_rate get now?""",
+       see="06-lifespan-resources.ipynb#overrides-swap-the-dependency-not-the-lifespan")
 async def test_rates_and_quotes_come_from_the_service(nb, client, rng):
     made_up = made_up_pairs(rng, 2)
     await nb.call(set_rates, made_up)
@@ -242,7 +243,7 @@ async def test_rates_and_quotes_come_from_the_service(nb, client, rng):
 @check(points=2, hint="""When the rates service fails, the API says so with its own status: a service
     that answers with an error is a 502, one that cannot be reached a 503 with Retry-After: 30, on
     both routes; a pair it does not know stays a 404. Look at how mid_rate turns the service's
-    failures into answers.""")
+    failures into answers.""", see="06-lifespan-resources.ipynb#the-lifespan")
 async def test_the_services_failures_keep_their_statuses(nb, client, rng):
     (pair, rate), = made_up_pairs(rng, 1).items()
     await nb.call(set_rates, {pair: rate})
@@ -261,7 +262,7 @@ async def test_the_services_failures_keep_their_statuses(nb, client, rng):
 
 @check(points=2, hint="""Tests swap the rates service by overriding get_rates_api: every route must ask
     the client that dependency gives, and no other. Look at what the endpoints (and mid_rate) use to
-    reach the service.""")
+    reach the service.""", see="06-lifespan-resources.ipynb#overrides-swap-the-dependency-not-the-lifespan")
 async def test_an_override_of_get_rates_api_reaches_every_route(nb, client, rng):
     flat = rng.randint(200, 900) / 100
     await nb.override_value("get_rates_api", await nb.call(flat_rates_client, flat))
@@ -283,7 +284,7 @@ async def test_an_override_of_get_rates_api_reaches_every_route(nb, client, rng)
 @check(points=3, hint="""Each run of the app (startup, requests, shutdown: what each test that starts
     the app does) must answer like the first one. Run the app twice in your notebook and compare:
     what does the second run send its requests through, and what did the first run's shutdown do
-    to it?""")
+    to it?""", see="06-lifespan-resources.ipynb#the-lifespan")
 async def test_every_run_of_the_app_answers(nb, client, rng):
     runs = rng.randint(3, 5)
     for number in range(1, runs + 1):
@@ -307,7 +308,8 @@ def describe_made(made, index):
 
 @check(points=3, hint="""Count the clients: each run of the app should make exactly one, when that run
     starts, and send every request of the run through it; not one made when the notebook loads, not
-    one per request, not a new one made when a request finds the old one closed.""")
+    one per request, not a new one made when a request finds the old one closed.""",
+       see="06-lifespan-resources.ipynb#running-it-with-its-lifespan")
 async def test_each_run_makes_its_own_client(nb, rng):
     pairs = made_up_pairs(rng, 3)
     await nb.call(set_rates, pairs)
@@ -329,7 +331,7 @@ async def test_each_run_makes_its_own_client(nb, rng):
 @check(points=2, hint="""What a run of the app opens, its shutdown must close, also when the run ends
     with an error (a failing test); and its client must be open while the run serves requests. Look
     at what runs after the lifespan's yield, and whether it still runs when an exception arrives
-    there.""")
+    there.""", see="06-lifespan-resources.ipynb#the-lifespan")
 async def test_each_run_closes_its_client(nb, rng):
     pairs = made_up_pairs(rng, 2)
     await nb.call(set_rates, pairs)
@@ -349,7 +351,7 @@ async def test_each_run_closes_its_client(nb, rng):
 @check(points=2, hint="""Two apps built from this module ran at once (as two test clients, or two
     workers in one process, that import it): when the second stopped, the first one broke. Whatever
     a run of the lifespan makes must belong to that run, not to everything that imports the
-    module.""")
+    module.""", see="06-lifespan-resources.ipynb#lifespan-state-or-appstate")
 async def test_two_apps_from_the_module_at_once(nb, rng):
     pairs = made_up_pairs(rng, 4)
     await nb.call(set_rates, pairs)
@@ -456,6 +458,6 @@ class RatesOverTime(Machine):
 @check(points=3, hint="""In some sequence of requests, restarts of the app, moving rates, failures of
     the rates service and overrides of get_rates_api, your app answers differently from the
     reference. Replay the sequence shown in your notebook (running(app) once per run) and compare
-    each answer with what the exercise describes.""")
+    each answer with what the exercise describes.""", see="06-lifespan-resources.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(RatesOverTime, examples=3, steps=6)

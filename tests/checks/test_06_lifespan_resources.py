@@ -141,9 +141,10 @@ async def expect_quotes(client, zones, percent, version, rng, called=""):
                         called=f"GET /quote?zone={zone}&kg={kg}{called}")
 
 
-@check(points=2, hint="""GET /quote takes the zone's rate from the tariff sheet and the surcharge from
-    the carrier's GET /fuel, and answers with price_cents(rate, kg, percent) and the sheet's version;
-    404 for a zone the sheet lacks, 422 for kg outside 1..100.""")
+@check(points=2, hint="""GET /quote takes the zone's rate from the tariff sheet and the surcharge from the
+    carrier's GET /fuel, and answers with price_cents(rate, kg, percent) and the sheet's version; 404
+    for a zone the sheet lacks, 422 for kg outside 1..100. If a price is off, compare each value you
+    give price_cents with where it should come from.""", see="06-lifespan-resources.ipynb#running-it-with-its-lifespan")
 async def test_quotes_use_the_sheet_and_the_carrier(nb, sheet, client, rng):
     await expect_quotes(client, sheet["zones"], sheet["percent"], sheet["version"], rng,
                         called=f" (fuel surcharge {sheet['percent']}%)")
@@ -153,16 +154,18 @@ async def test_quotes_use_the_sheet_and_the_carrier(nb, sheet, client, rng):
         expect_response(await client.get("/quote", params={"zone": zone, "kg": kg}), status=422)
 
 
-@check(points=1, hint="""GET /health answers {"carrier": "open" or "closed", "tariffs": <version>,
-    "zones": <how many>} from the carrier client and the sheet in use.""")
+@check(points=1, hint="""GET /health answers {"carrier": "open" or "closed", "tariffs": <version>, "zones":
+    <how many>}. Does it look at the very carrier client and sheet the quotes use, or at objects of its
+    own?""", see="06-lifespan-resources.ipynb#running-it-with-its-lifespan")
 async def test_health_reports_what_is_in_use(sheet, client):
     expect_response(await client.get("/health"), status=200,
                     json={"carrier": "open", "tariffs": sheet["version"], "zones": len(sheet["zones"])})
 
 
-@check(points=2, hint="""Make the carrier client and read the file in the lifespan, before its yield,
-    and nowhere else: not at import, not in a dependency or a route. Every request shares them
-    (chapter 06, the lifespan).""")
+@check(points=2, hint="""Count the carrier clients made and the reads of the tariff file in one run of the
+    app: one of each, at startup, shared by every request. Where does your code make the client and read
+    the file: at import, in a dependency, in a route, or when the app starts?""",
+       see="06-lifespan-resources.ipynb#pitfall-a-resource-per-request")
 async def test_one_carrier_and_one_read_per_run(nb, watching, client):
     expect(watching == 0, called="loading the notebook, before the app starts",
            got=f"{watching} carrier client(s) made already", expected="none: they are made at startup")
@@ -176,8 +179,9 @@ async def test_one_carrier_and_one_read_per_run(nb, watching, client):
            expected="1 carrier client, the file read once")
 
 
-@check(points=1, hint="""What comes after the lifespan's yield runs at shutdown: close the carrier
-    client there (aclose()), and make it run even when something failed.""")
+@check(points=1, hint="""Once the app has stopped, the carrier client must be closed. What does your
+    lifespan run after its yield, and does that still run when something failed while the app was
+    serving?""", see="06-lifespan-resources.ipynb#the-lifespan")
 async def test_the_carrier_is_closed_at_shutdown(nb, watching, client):
     await client.get("/quote", params={"zone": "EU", "kg": 1})
     serving = await nb.call(watched)
@@ -191,7 +195,7 @@ async def test_the_carrier_is_closed_at_shutdown(nb, watching, client):
 
 @check(points=2, hint="""When the tariff file cannot be read at startup, the service must not start,
     and a carrier client made before must still be closed: what closes it must run when reading the
-    file raises, not only at a normal shutdown.""")
+    file raises, not only at a normal shutdown.""", see="06-lifespan-resources.ipynb#the-lifespan")
 async def test_a_failed_startup_leaves_no_carrier_open(nb, rng):
     how = rng.choice(["missing", "garbled", "no zones"])
     await nb.call(break_sheet, how)
@@ -203,10 +207,10 @@ async def test_a_failed_startup_leaves_no_carrier_open(nb, rng):
            expected="every carrier client closed")
 
 
-@check(points=2, hint="""POST /admin/reload must replace the sheet for every later request, with the
-    app still running. Each request gets a shallow copy of the lifespan state: assigning to
-    request.state lasts one request. Keep the sheet somewhere that outlives it (chapter 06,
-    lifespan state or app.state).""")
+@check(points=2, hint="""POST /admin/reload must replace the sheet for every later request, with the app
+    still running. Each request gets a shallow copy of the lifespan state: assigning to request.state
+    lasts one request. Where can the sheet live so that a change outlives the request that made it?""",
+       see="06-lifespan-resources.ipynb#lifespan-state-or-appstate")
 async def test_reload_swaps_the_sheet_without_restart(nb, sheet, watching, client, rng):
     await client.get("/quote", params={"zone": next(iter(sheet["zones"])), "kg": 1})
     version, zones = made_up_sheet(rng, count=rng.choice([2, 4]))
@@ -230,7 +234,8 @@ async def test_reload_swaps_the_sheet_without_restart(nb, sheet, watching, clien
 
 
 @check(points=2, hint="""When the file cannot be read, POST /admin/reload answers 409 and the old sheet
-    stays in use, whole: read the new sheet completely before replacing anything.""")
+    stays in use, whole: read the new sheet completely before replacing anything.""",
+       see="06-lifespan-resources.ipynb#lifespan-state-or-appstate")
 async def test_a_failed_reload_keeps_the_old_sheet(nb, sheet, client, rng):
     how = rng.choice(["missing", "garbled", "no zones"])
     await nb.call(break_sheet, how)
@@ -243,8 +248,10 @@ async def test_a_failed_reload_keeps_the_old_sheet(nb, sheet, client, rng):
                     called="GET /health after a failed reload")
 
 
-@check(points=1, hint="""Only the operations team may reload: the route needs the given require_admin,
-    which answers 401 with WWW-Authenticate without the right bearer token.""")
+@check(points=1, hint="""Only the operations team may reload: without the right bearer token, POST
+    /admin/reload answers 401 with WWW-Authenticate and changes nothing. Which of the given dependencies
+    checks that token, and does the reload route run it?""",
+       see="04-role-checks.ipynb#when-the-endpoint-does-not-need-the-user")
 async def test_reload_is_for_admins_only(nb, sheet, client, rng):
     version, zones = made_up_sheet(rng)
     await nb.call(write_sheet, version, zones)
@@ -258,9 +265,10 @@ async def test_reload_is_for_admins_only(nb, sheet, client, rng):
                     called="GET /health after two refused reloads")
 
 
-@check(points=2, hint="""Every route must get the carrier from get_carrier and the sheet from
-    get_tariffs (through their dependencies), so that one override reaches both /quote and /health
-    (chapter 06, overrides swap the dependency).""")
+@check(points=2, hint="""Every route must get the carrier from get_carrier and the sheet from get_tariffs
+    (through their dependencies), so that one override reaches both /quote and /health. Does any route
+    read the lifespan state itself?""",
+       see="06-lifespan-resources.ipynb#overrides-swap-the-dependency-not-the-lifespan")
 async def test_overrides_reach_every_route(nb, client, rng):
     version, zones = made_up_sheet(rng, count=2)
     await nb.override_instance("get_tariffs", "Tariffs", version=version, zones=zones)
@@ -341,6 +349,6 @@ class Tariffs(Machine):
 
 @check(points=3, hint="""In some sequence of quotes, health requests and reloads (good sheets, broken
     files, no token), your app answers differently from what the exercise asks. Replay the sequence
-    shown in your notebook and compare each answer with the rules.""")
+    shown in your notebook and compare each answer with the rules.""", see="06-lifespan-resources.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Tariffs, examples=3, steps=5)

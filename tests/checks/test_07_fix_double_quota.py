@@ -113,7 +113,8 @@ def plan_of(customer):
 
 @check(points=3, hint="""Each resize must cost one unit: X-Quota-Remaining and quota_remaining go
     down by one per resize. Trace one resize (book.trace) and count how many times the quota is
-    charged; then ask why FastAPI's per-request cache did not answer the second time.""")
+    charged; then ask why FastAPI's per-request cache did not answer the second time.""",
+       see="07-request-cache.ipynb#pitfall-class-instances-are-keys-by-identity")
 async def test_each_resize_costs_one_unit(nb, client, rng):
     customer = await new_customer(nb, rng, 5, 12)
     await hold_clock(nb, rng)
@@ -133,7 +134,7 @@ async def test_each_resize_costs_one_unit(nb, client, rng):
 
 @check(points=3, hint="""A key may make as many resizes as its plan allows in a window, and only
     then is refused: 429, Retry-After (the seconds until its window ends) and X-Quota-Remaining: 0.
-    If the refusal comes early, count what one resize charges.""")
+    If the refusal comes early, count what one resize charges.""", see="07-request-cache.ipynb#one-call-per-request")
 async def test_a_key_gets_its_whole_quota_then_429(nb, client, rng):
     customer = await new_customer(nb, rng, 4, 12)
     limit = customer["limit"]
@@ -158,8 +159,9 @@ async def test_a_key_gets_its_whole_quota_then_429(nb, client, rng):
 
 
 @check(points=2, hint="""One request must charge the quota once. Trace a resize and a thumbnail
-    (book.trace), and look at the graph of the resize (book.graph): which dependencies are called,
-    and which are served from the per-request cache? Chapter 07 says what the cache key is.""")
+    (book.trace), and look at the graph of the resize (book.graph): which dependencies are called, and
+    which are served from the per-request cache? What is the cache key of each?""",
+       see="07-request-cache.ipynb#what-the-cache-key-is")
 async def test_one_request_charges_the_quota_once(nb, rng):
     customer = await new_customer(nb, rng, 6, 12)
     for method, path, body in (("POST", "/images/resize", new_job(rng)),
@@ -173,8 +175,10 @@ async def test_one_request_charges_the_quota_once(nb, rng):
                expected="200, the quota charged once", seen=seen)
 
 
-@check(points=2, hint="""Each key has a quota of its own: using up one key's quota must not touch
-    another's, even on the same plan; an unknown or missing key is 401 and charges nothing.""")
+@check(points=2, hint="""Each key has a quota of its own: using up one key's quota must not touch another's,
+    even on the same plan; an unknown or missing key is 401 and charges nothing. What is the usage
+    counted by, and does the key check run before anything is charged?""",
+       see="04-role-checks.ipynb#a-dependency-that-takes-arguments")
 async def test_keys_do_not_share_quotas(nb, client, rng):
     first = await new_customer(nb, rng, 3, 8)
     second = {"key": f"pk-{rng.getrandbits(48):012x}", "plan": first["plan"], "limit": first["limit"]}
@@ -209,8 +213,10 @@ async def test_keys_do_not_share_quotas(nb, client, rng):
            got=f"used: {used}", expected=f"{limit} for the first key, 1 for the second, nothing for the unknown one")
 
 
-@check(points=2, hint="""A window lasts 60 seconds from a key's first operation: until then a used-up
-    key is refused with Retry-After counting down; from then on it has its whole quota again.""")
+@check(points=2, hint="""A window lasts 60 seconds from a key's first operation: until then a used-up key is
+    refused with Retry-After counting down; from then on it has its whole quota again. The check moves
+    the clock by overriding current_time: does every charge read the time through it?""",
+       see="01-typed-aliases.ipynb#an-alias-names-the-callable-and-overrides-follow-it")
 async def test_the_quota_renews_when_the_window_ends(nb, client, rng):
     customer = await new_customer(nb, rng, 2, 6)
     limit = customer["limit"]
@@ -236,8 +242,10 @@ async def test_the_quota_renews_when_the_window_ends(nb, client, rng):
                     called="GET /quota, later in the new window")
 
 
-@check(points=2, hint="""Every image operation is metered, the resize and the thumbnail alike, and
-    answers what is left in X-Quota-Remaining; GET /quota shows the same count and costs nothing.""")
+@check(points=2, hint="""Every image operation is metered, the resize and the thumbnail alike, and answers
+    what is left in X-Quota-Remaining; GET /quota shows the same count and costs nothing. Which
+    dependency charges and sets the header, and at which level is it declared for the image routes?""",
+       see="11-app-router-scopes.ipynb#a-dependency-that-writes-to-the-response")
 async def test_every_image_route_is_metered(nb, client, rng):
     customer = await new_customer(nb, rng, 6, 12)
     await hold_clock(nb, rng)
@@ -374,6 +382,6 @@ class Metering(Machine):
 @check(points=4, hint="""In some sequence of resizes, thumbnails, reads of GET /quota, waits and
     bursts of resizes at once, over several keys, your app answers differently from the reference
     (a status, X-Quota-Remaining, Retry-After or the body). Replay the sequence shown, counting what
-    each request charges.""")
+    each request charges.""", see="07-request-cache.ipynb#recap")
 async def test_meters_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Metering, examples=5, steps=6)

@@ -133,7 +133,8 @@ async def home(client, account_id):
 
 @check(points=2, hint="""GET /home shows each account's plan and its flags: the theme from dark_mode,
     the banner and the checkout variant from new_checkout, the search variant from search_v2; an
-    account fetch_account does not know is 404. Does each Flag ask for its own name?""")
+    account fetch_account does not know is 404. Does each Flag ask for its own name?""",
+       see="04-role-checks.ipynb#a-dependency-that-takes-arguments")
 async def test_home_shows_each_accounts_flags(nb, client, rng):
     everyone = await accounts(nb, rng)
     for account_id, account in everyone.items():
@@ -146,8 +147,8 @@ async def test_home_shows_each_accounts_flags(nb, client, rng):
 
 
 @check(points=2, hint="""One request must fetch the account once, however many flags need it. Which
-    dependencies call fetch_account, and could they take the account from current_account instead?
-    (Chapter 07, "One call per request")""")
+    dependencies call fetch_account, and could they take the account from current_account instead?""",
+       see="07-request-cache.ipynb#one-call-per-request")
 async def test_the_account_is_fetched_once_per_request(nb, rng):
     account_id = rng.choice(sorted(await accounts(nb, rng)))
     await nb.call(counted, True)
@@ -159,9 +160,9 @@ async def test_the_account_is_fetched_once_per_request(nb, rng):
 
 
 @check(points=3, hint="""Each flag must be evaluated once per request, even where Depends(Flag("x")) is
-    written in two places. FastAPI caches by the callable: are two Flag objects with the same name
-    the same key for it? And are two with different names different keys?
-    (Chapter 07, "Pitfall: class instances are keys by identity")""")
+    written in two places. FastAPI caches by the callable: are two Flag objects with the same name the
+    same key for it? And are two with different names different keys?""",
+       see="07-request-cache.ipynb#pitfall-class-instances-are-keys-by-identity")
 async def test_each_flag_is_evaluated_once_per_request(nb, rng):
     account_id = rng.choice(sorted(await accounts(nb, rng)))
     await nb.call(counted, True)
@@ -182,10 +183,10 @@ async def test_each_flag_is_evaluated_once_per_request(nb, rng):
            expected=f"200 {[on, on, not on]}, {{{first!r}: 1, {second!r}: 1}}")
 
 
-@check(points=2, hint="""The three request numbers of a page are one number; each decision is a number
-    of its own, new at every use. A dependency used with use_cache=False is still stored in the
-    request's cache: what does a later use of the same callable, without it, get?
-    (Chapter 07, "A fresh value: use_cache=False")""")
+@check(points=2, hint="""The three request numbers of a page are one number; each decision is a number of
+    its own, new at every use. A dependency used with use_cache=False is still stored in the request's
+    cache: what does a later use of the same callable, without it, get?""",
+       see="07-request-cache.ipynb#a-fresh-value-use_cachefalse")
 async def test_one_request_number_and_fresh_decisions(client, rng):
     pages = []
     for _ in range(3):
@@ -207,9 +208,10 @@ async def test_one_request_number_and_fresh_decisions(client, rng):
            expected="in each page one request number and two other decisions, all new at each request")
 
 
-@check(points=2, hint="""Nothing may outlive the request: a flag switched between two requests shows in
-    the second, and each request fetches its own account again. No global dict of accounts or flags,
-    no lru_cache. (Chapter 07, "Nothing is cached across requests")""")
+@check(points=2, hint="""Nothing may outlive the request: a flag switched between two requests shows in the
+    second, and each request fetches its own account again. Is there a dict of accounts or flags at
+    module level, or an lru_cache, that remembers the first request?""",
+       see="07-request-cache.ipynb#nothing-is-cached-across-requests")
 async def test_nothing_is_kept_across_requests(nb, client, rng):
     everyone = await accounts(nb, rng)
     chosen = [next(iter(everyone))] + [rng.choice(sorted(everyone)) for _ in range(5)]
@@ -234,7 +236,7 @@ async def test_nothing_is_kept_across_requests(nb, client, rng):
 
 @check(points=2, hint="""Customers asking at the same time must each see their own flags. Where does a
     Flag find the account: from current_account, through its parameters, or from somewhere shared
-    between requests?""")
+    between requests?""", see="07-request-cache.ipynb#nothing-is-cached-across-requests")
 async def test_customers_at_the_same_time_see_their_own_flags(nb, client, rng):
     import asyncio
 
@@ -248,8 +250,9 @@ async def test_customers_at_the_same_time_see_their_own_flags(nb, client, rng):
            expected=str(wanted))
 
 
-@check(points=1, hint="""Every flag must find the account through current_account, so that overriding
-    it (as tests do) changes the plan and every flag, and fetches nothing.""")
+@check(points=1, hint="""Every flag must find the account through current_account, so that overriding it (as
+    tests do) changes the plan and every flag, and fetches nothing. Which flag still reaches the account
+    another way?""", see="01-typed-aliases.ipynb#an-alias-names-the-callable-and-overrides-follow-it")
 async def test_overriding_the_account_reaches_every_flag(nb, client, rng):
     account = {"plan": f"test-{rng.randint(100, 999)}", "flags": mixed_flags(rng)}
     await nb.override_value("current_account", account)
@@ -335,6 +338,6 @@ class Storefront(Machine):
 @check(points=3, hint="""In some sequence of page views, while flags are switched and customers ask at
     the same time, your app answers, or fetches and evaluates, differently from what the exercise
     asks. Replay the sequence shown in your notebook and compare each answer with the acceptance
-    criteria.""")
+    criteria.""", see="07-request-cache.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Storefront, examples=2, steps=5)

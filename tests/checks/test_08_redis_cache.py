@@ -155,9 +155,9 @@ async def answer_of(nb, city, high, sky, lang):
     return {"city": city, "lang": lang, "high": high, "sky": words[sky][lang]}
 
 
-@check(points=2, hint="""A forecast read again in the same language must come from Redis: on a miss,
-    store the office's answer (as JSON), and on the next request return what the cache finds
-    without calling the office. See chapter 08, "Miss, hit, TTL, invalidation".""")
+@check(points=2, hint="""A forecast read again in the same language must come from Redis, without calling
+    the office. What does your cache store on a miss, and does the next request look under the very same
+    key?""", see="08-redis-cache.ipynb#miss-hit-ttl-invalidation")
 async def test_a_second_read_is_served_from_the_cache(fresh, client, rng):
     nb = fresh
     city, high, sky = await new_city(nb, rng)
@@ -172,9 +172,9 @@ async def test_a_second_read_is_served_from_the_cache(fresh, client, rng):
            got=f"the office was called {calls} times", expected="once")
 
 
-@check(points=2, hint="""Callers of different languages read the same city, and each must get its own
-    words: what in the cache key tells them apart, and where does the language come from? Think of
-    chapter 08's pitfall of a key without the tenant.""")
+@check(points=2, hint="""Callers of different languages read the same city, and each must get its own words:
+    what in the cache key tells them apart, and where does the language come from?""",
+       see="08-redis-cache.ipynb#pitfall-a-key-without-the-tenant")
 async def test_each_language_has_its_own_entry(fresh, client, rng):
     nb = fresh
     city, high, sky = await new_city(nb, rng)
@@ -189,9 +189,9 @@ async def test_each_language_has_its_own_entry(fresh, client, rng):
            got=f"the office was called {calls} times", expected="twice: once per language")
 
 
-@check(points=2, hint="""How long a forecast stays cached is a setting: read it from the settings
-    dependency at each request (tests replace get_settings), and give it to Redis's set. See
-    chapter 08, "Miss, hit, TTL, invalidation".""")
+@check(points=2, hint="""How long a forecast stays cached is a setting, and tests replace get_settings:
+    where does your expiry come from, at which moment is it read, and does Redis get it when the entry
+    is stored?""", see="08-redis-cache.ipynb#miss-hit-ttl-invalidation")
 async def test_forecasts_live_as_long_as_the_settings_say(fresh, client, rng):
     nb = fresh
     ttl, short = rng.randint(300, 5000), rng.randint(10, 90)
@@ -210,7 +210,7 @@ async def test_forecasts_live_as_long_as_the_settings_say(fresh, client, rng):
 
 @check(points=2, hint="""A city the office does not know is worth remembering too, but not for long:
     store something that says "no such city", that the next read can tell apart from a miss, with
-    the settings' unknown_ttl.""")
+    the settings' unknown_ttl.""", see="08-redis-cache.ipynb#miss-hit-ttl-invalidation")
 async def test_an_unknown_city_is_remembered_for_a_shorter_time(fresh, client, rng):
     nb = fresh
     ttl, short = rng.randint(300, 5000), rng.randint(10, 90)
@@ -230,9 +230,9 @@ async def test_an_unknown_city_is_remembered_for_a_shorter_time(fresh, client, r
            "and their TTLs", got=stored or "no key at all", expected=f"key(s) with a TTL of {short} seconds")
 
 
-@check(points=2, hint="""One PUT makes a city's forecast stale in every language, not only the caller's:
-    after updating the office, drop every entry of that city. See chapter 08, "Miss, hit, TTL,
-    invalidation".""")
+@check(points=2, hint="""One PUT makes a city's forecast stale in every language, not only the caller's.
+    Which entries does your PUT drop, and how does it find the entries of the other languages?""",
+       see="08-redis-cache.ipynb#miss-hit-ttl-invalidation")
 async def test_an_update_refreshes_every_language(fresh, client, rng):
     nb = fresh
     city, high, sky = await new_city(nb, rng)
@@ -251,7 +251,8 @@ async def test_an_update_refreshes_every_language(fresh, client, rng):
 
 
 @check(points=1, hint="""A city that was unknown and is then created by a PUT must be found at once:
-    does your PUT drop what the cache remembers about "no such city" too?""")
+    does your PUT drop what the cache remembers about "no such city" too?""",
+       see="08-redis-cache.ipynb#miss-hit-ttl-invalidation")
 async def test_a_new_city_is_not_hidden_by_its_unknown_entry(fresh, client, rng):
     nb = fresh
     city, high, sky = await new_city(nb, rng, stocked=False)
@@ -267,9 +268,9 @@ async def test_a_new_city_is_not_hidden_by_its_unknown_entry(fresh, client, rng)
 
 
 @check(points=2, hint="""Redis down must not mean errors, however it is down: refusing connections, or
-    accepting them and never answering (a timeout). A read that fails is a miss, a write or a
-    delete that fails is skipped, and the office answers; which exception class covers every
-    failure of a Redis command? See chapter 08, "When Redis is down".""")
+    accepting them and never answering (a timeout). A read that fails is a miss, a write or a delete
+    that fails is skipped, and the office answers; which exception class covers every failure of a Redis
+    command?""", see="08-redis-cache.ipynb#when-redis-is-down")
 async def test_a_redis_outage_falls_back_to_the_office(fresh, client, rng):
     nb = fresh
     for how in ("refused", "hung"):
@@ -294,9 +295,10 @@ async def test_a_redis_outage_falls_back_to_the_office(fresh, client, rng):
                expected="3: every request answered by the office")
 
 
-@check(points=1, hint="""The cache must get its client from RedisClient (get_redis) and the language
-    from Language (get_language), so that overriding them, as tests do, moves the entries to
-    another store and changes the language. See chapter 08, "The cache, as a dependency".""")
+@check(points=1, hint="""The cache must get its client from RedisClient (get_redis) and the language from
+    Language (get_language), so that overriding them, as tests do, moves the entries to another store
+    and changes the language. Does your cache make a client, or read the header, by itself?""",
+       see="08-redis-cache.ipynb#the-cache-as-a-dependency")
 async def test_the_cache_follows_the_dependencies(fresh, client, rng):
     nb = fresh
     city, high, sky = await new_city(nb, rng)
@@ -366,6 +368,7 @@ class Forecasts(Machine):
 
 @check(points=3, hint="""In some sequence of reads in several languages, updates, new cities and Redis
     outages, your app answers differently from what the exercise asks. Replay the sequence shown in
-    your notebook and compare each answer with the acceptance criteria.""")
+    your notebook and compare each answer with the acceptance criteria.""",
+       see="08-redis-cache.ipynb#the-cache-as-a-dependency")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Forecasts, examples=3, steps=5)

@@ -60,8 +60,10 @@ async def report_of(client):
     return response.json().get("undelivered") if isinstance(response.json(), dict) else response.json()
 
 
-@check(points=2, hint="""POST /tickets answers 201 with {"attendee": ...} and, once the request is
-    over, the courier has been called once, for that attendee; nothing is reported undelivered.""")
+@check(points=2, hint="""POST /tickets answers 201 with {"attendee": ...} and, once the request is over, the
+    courier has been called once, for that attendee; nothing is reported undelivered. How many
+    deliveries does one order queue, and with which attendee?""",
+       see="09-background-work.ipynb#a-task-after-the-response")
 async def test_an_order_delivers_one_ticket(nb, client, rng):
     attendee = new_attendee(rng)
     response = await client.post("/tickets", json={"attendee": attendee})
@@ -73,8 +75,10 @@ async def test_an_order_delivers_one_ticket(nb, client, rng):
            expected=f"delivered to ['{attendee}'], and an empty report")
 
 
-@check(points=1, hint="""An invalid body is refused by the TicketOrder model with 422 before your
-    endpoint runs, so no work starts and nothing is delivered.""")
+@check(points=1, hint="""An invalid body is refused by the TicketOrder model with 422 before your endpoint
+    runs, so no work may start and nothing be delivered. Does anything deliver before the body is
+    validated: a dependency, or code that runs outside the request?""",
+       see="09-background-work.ipynb#tasks-from-dependencies")
 async def test_an_invalid_order_delivers_nothing(nb, client, rng):
     not_an_address = new_attendee(rng).replace("@", " at ")
     for body in ({"attendee": not_an_address}, {}, {"email": new_attendee(rng)}):
@@ -83,9 +87,9 @@ async def test_an_invalid_order_delivers_nothing(nb, client, rng):
     expect(not delivered, called="three invalid orders", got=f"delivered to {delivered}", expected="no delivery")
 
 
-@check(points=2, hint="""Deliver as background work, not in the endpoint: one piece of work, started
-    after the endpoint returned and after the response was sent (chapter 09, a task after the
-    response).""")
+@check(points=2, hint="""One delivery per order, and only after the endpoint returned and the response was
+    sent. Trace an order with book.trace: does your delivery run inside the endpoint, or as work queued
+    for after the response?""", see="09-background-work.ipynb#a-task-after-the-response")
 async def test_the_delivery_runs_after_the_response(nb, rng):
     attendee = new_attendee(rng)
     trace = await nb.trace("POST", "/tickets", json={"attendee": attendee})
@@ -100,7 +104,8 @@ async def test_the_delivery_runs_after_the_response(nb, rng):
 
 
 @check(points=2, hint="""The work must call the courier the request got from get_courier. Which
-    courier does your work use when a test overrides get_courier?""")
+    courier does your work use when a test overrides get_courier?""",
+       see="09-background-work.ipynb#tasks-and-yield-dependencies")
 async def test_the_courier_comes_through_the_dependency(nb, client, rng):
     attendee = new_attendee(rng)
     await nb.override("get_courier", await nb.call(troubled_courier, 0))
@@ -114,7 +119,7 @@ async def test_the_courier_comes_through_the_dependency(nb, client, rng):
 
 @check(points=2, hint="""A courier that fails twice, then delivers, must end with the ticket
     delivered: try again after a failure, stop after the first success, and record nothing.
-    Count the calls your loop makes.""")
+    Count the calls your loop makes.""", see="09-background-work.ipynb#a-failing-task")
 async def test_a_dropped_delivery_is_tried_again(nb, client, rng):
     attendee = new_attendee(rng)
     await nb.override("get_courier", await nb.call(troubled_courier, 2))
@@ -129,9 +134,9 @@ async def test_a_dropped_delivery_is_tried_again(nb, client, rng):
            expected="3 calls (the third delivers), nothing escaped, an empty report")
 
 
-@check(points=2, hint="""When the courier is down, the buyer still gets 201, no error escapes the
-    work, the courier is called ATTEMPTS times, and the attendee then shows up in the report, once
-    (chapter 09, a failing task).""")
+@check(points=2, hint="""When the courier is down, the buyer still gets 201, no error escapes the work, the
+    courier is called ATTEMPTS times, and the attendee then shows up in the report, once. What does your
+    work do with the last failure?""", see="09-background-work.ipynb#a-failing-task")
 async def test_a_ticket_given_up_is_reported(nb, client, rng):
     attendee = new_attendee(rng)
     await nb.override("get_courier", await nb.call(troubled_courier, 1000))
@@ -231,6 +236,6 @@ def _listed(response):
 @check(points=3, hint="""In some sequence of orders, valid or not, several at once, with the courier
     working, dropping deliveries or down, your app answers, delivers or reports differently from what
     the exercise asks. Replay the sequence shown in your notebook and compare each step with the
-    acceptance criteria.""")
+    acceptance criteria.""", see="09-background-work.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Orders, examples=3, steps=5)

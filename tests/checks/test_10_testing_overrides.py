@@ -1,9 +1,12 @@
-"""Hidden checks for exercise 10, tests with overrides: mutation testing of the learner's tests.
+"""Hidden checks for exercise 10, tests for a tool library: mutation testing of the learner's tests.
 
 The learner's fixtures and tests run in the agent (book.grader.suite) against the given app, which
-they must pass, and against nine copies of it, each with one subtle bug, which they must catch. The runs also
-show how the tests swap dependencies: the app's own database never opened, overrides rather than
-replaced globals, and no override left behind.
+they must pass, and against nine copies of it, each with one subtle bug, which they must catch: a
+due date a day early, overdue at the due time itself, a returned loan still overdue, a route that
+reads the real time instead of the clock, a returned tool still out, a 401 without its challenge,
+a revoked card still accepted, a member revoking cards, another branch's loans listed. The runs
+also show how the tests swap dependencies: the app's own database never opened, overrides (of
+get_session and of the clock instance) rather than replaced globals, and no override left behind.
 """
 
 import asyncio
@@ -21,43 +24,43 @@ EXERCISE = "10-testing-overrides"
 GIVEN = "given"
 AT_ONCE = 2  # variants run side by side, one per core
 
-# Each broken copy of the app: (old, new) in the given cell. The check's name says what breaks.
+# Each broken copy of the app: (old, new) in the given cell, each old text once in the notebook.
 MUTANTS = {
-    "unknown-token": (
-        "user = await session.scalar(select(User).where(User.token_hash == hash_token(credentials.credentials)))",
-        "user = await session.scalar(select(User).order_by(User.id))",
+    "due-a-day-early": (
+        "due_at = now + timedelta(days=LOAN_DAYS)",
+        "due_at = now + timedelta(days=LOAN_DAYS - 1)",
+    ),
+    "overdue-at-the-due-time": (
+        "Loan.due_at < now)",
+        "Loan.due_at <= now)",
+    ),
+    "returned-still-overdue": (
+        "return and_(Loan.returned_at.is_(None), Loan.due_at < now)",
+        "return and_(Loan.due_at < now)",
+    ),
+    "block-on-real-time": (
+        "Loan.member_id == caller.id, overdue_at(now))",
+        "Loan.member_id == caller.id, overdue_at(datetime.now(UTC)))",
+    ),
+    "returned-tool-still-out": (
+        "out = select(Loan.id).where(Loan.tool_id == tool_id, Loan.returned_at.is_(None))",
+        "out = select(Loan.id).where(Loan.tool_id == tool_id)",
     ),
     "no-challenge": (
-        'raise HTTPException(401, "Not authenticated", headers={"WWW-Authenticate": "Bearer"})',
-        'raise HTTPException(401, "Not authenticated")',
+        '401, "unknown or revoked card", headers={"WWW-Authenticate": "Bearer"}',
+        '401, "unknown or revoked card"',
     ),
-    "others-listed": (
-        "select(Bookmark.url).where(Bookmark.owner_id == user.id).order_by(Bookmark.id)",
-        "select(Bookmark.url).order_by(Bookmark.id)",
+    "revoked-card-accepted": (
+        "valid = select(Member).where(Member.card_revoked.is_(False))",
+        "valid = select(Member)",
     ),
-    "others-deleted": (
-        "if bookmark is None or bookmark.owner_id != user.id:",
-        "if bookmark is None:",
+    "member-revokes": (
+        "async def revoke_card(member_id: int, staff: Staff, db: Db) -> None:",
+        "async def revoke_card(member_id: int, staff: Caller, db: Db) -> None:",
     ),
-    "member-is-admin": (
-        "if user.role != self.role:",
-        'if user.role not in (self.role, "member"):',
-    ),
-    "admin-refused": (
-        'require_admin = RequiresRole("admin")',
-        'require_admin = RequiresRole("owner")',
-    ),
-    "duplicates-allowed": (
-        '__table_args__ = (UniqueConstraint("owner_id", "url"),)',
-        "__table_args__ = ()",
-    ),
-    "one-url-for-everyone": (
-        '__table_args__ = (UniqueConstraint("owner_id", "url"),)',
-        '__table_args__ = (UniqueConstraint("url"),)',
-    ),
-    "never-saved": (
-        "session.add(bookmark)\n    try:\n        await session.commit()",
-        "session.add(bookmark)\n    try:\n        await session.flush()",
+    "other-branches-listed": (
+        ".where(overdue_at(now), Tool.branch == staff.branch)",
+        ".where(overdue_at(now))",
     ),
 }
 VARIANTS = {GIVEN: None, **MUTANTS}
@@ -117,43 +120,52 @@ def passing_first(runs: dict[str, SuiteResult], called: str) -> None:
            expected="every test passes against the given app first, or a failure proves nothing")
 
 
-@check(points=2, hint="""Every test must pass against the given app, unchanged: a test that fails there
-    is wrong, not the app. Run the check cell to see which one fails and why.""")
+def ran(runs: dict[str, SuiteResult]) -> SuiteResult:
+    given = runs[GIVEN]
+    expect(not given.error, called="your tests, against the given app", got=given.error, expected="a run")
+    return given
+
+
+@check(points=2, see="10-testing-overrides.ipynb#tests",
+       hint="""Every test must pass against the given app, unchanged: a
+    test that fails there is wrong, not the app. Run the check cell to see which one fails, and
+    read the promise it tests again, word by word.""")
 async def test_your_tests_pass_against_the_given_app(submission_path, runs):
     changed = given_cells_changed(submission_path)
     expect(not changed, called="the given app", got=changed, expected="the given cells as they were")
     passing_first(runs, "your tests, against the given app")
 
 
-@check(points=2, hint="""No test may open the app's own database (engine, through get_session): override
-    get_session in the api fixture with a session from the test database, for every test that makes
-    a request, the real-token test included.""")
+@check(points=2, see="10-testing-overrides.ipynb#fixtures",
+       hint="""Some test reached the library's own database (the
+    app's engine). Which dependency hands the routes their session, and does every test that makes
+    a request swap it, the ones with real cards included?""")
 async def test_the_apps_own_database_is_never_opened(runs):
-    given = runs[GIVEN]
-    expect(not given.error, called="your tests, against the given app", got=given.error, expected="a run")
+    given = ran(runs)
     expect(not given.opened_database, called="your tests, watching the app's engine",
            got=f"opened by {', '.join(given.opened_database)}", expected="never opened")
 
 
-@check(points=2, hint="""Swap dependencies with app.dependency_overrides: get_session in the api fixture,
-    get_current_user in login. Replacing a global (SessionLocal, get_current_user, ...) instead changes
-    the module for everyone and misses the places that hold the old object.""")
+@check(points=2, see="10-testing-overrides.ipynb#pitfall-an-instance-dependency-needs-the-same-instance",
+       hint="""Swap what the app depends on through app.dependency_overrides, keyed by what the routes
+    declared: the session dependency, and the clock, which is an instance. Assigning a global of
+    the notebook instead changes it for everyone and misses whoever holds the old object.""")
 async def test_dependencies_are_swapped_with_overrides(runs):
-    given = runs[GIVEN]
-    expect(not given.error, called="your tests, against the given app", got=given.error, expected="a run")
+    given = ran(runs)
     expect(not given.replaced_globals, called="your tests, watching the notebook's globals",
            got=given.replaced_globals[0] if given.replaced_globals else "", expected="no global replaced")
-    missing = [name for name in ("get_session", "get_current_user") if name not in given.overridden]
+    missing = [name for name in ("get_session", "Clock") if name not in given.overridden]
     expect(not missing, called="your tests, watching app.dependency_overrides",
            got=f"overridden: {', '.join(given.overridden) or 'nothing'}",
-           expected="get_session and get_current_user overridden")
+           expected="get_session and the app's clock overridden")
 
 
-@check(points=1, hint="""Clear app.dependency_overrides after the test, in the teardown of the fixture that
-    set them (after its yield): it runs even when the test fails, so nothing leaks into the next test.""")
+@check(points=1, see="10-testing-overrides.ipynb#pitfall-an-override-that-is-never-cleared",
+       hint="""An override was still
+    in app.dependency_overrides when its test ended. Where does code run after a test, even one
+    that failed?""")
 async def test_no_override_outlives_its_test(runs):
-    given = runs[GIVEN]
-    expect(not given.error, called="your tests, against the given app", got=given.error, expected="a run")
+    given = ran(runs)
     expect(not given.left_behind, called="your tests, looking at app.dependency_overrides after each",
            got=given.left_behind[0] if given.left_behind else "", expected="empty after every test")
 
@@ -165,53 +177,65 @@ def caught(runs: dict[str, SuiteResult], mutant: str, what: str) -> None:
            got=broken.summary(), expected="at least one test fails")
 
 
-@check(points=1, hint="""Send a token nobody has (Authorization: Bearer nobody-token) and expect 401. Leave
-    get_current_user alone in that test: the real token check is what it tests.""")
-async def test_you_catch_an_app_that_accepts_any_token(runs):
-    caught(runs, "unknown-token", "any token is accepted as the first user")
+@check(points=1, see="10-testing-overrides.ipynb#pitfall-an-instance-dependency-needs-the-same-instance",
+       hint="""Which test knows the exact moment a tool was borrowed? With the time in your test's
+    hands, the due time is something you can compute and compare.""")
+async def test_you_catch_a_due_date_a_day_early(runs):
+    caught(runs, "due-a-day-early", "a loan is due after 13 days instead of 14")
 
 
-@check(points=1, hint="""A 401 must carry WWW-Authenticate: Bearer, which tells a client how to
-    authenticate. Assert the header too: response.headers.get("www-authenticate").""")
+@check(points=1, see="10-testing-overrides.ipynb#tests",
+       hint="""Promise 2 draws a line: at the due time a loan is on time,
+    after it overdue. A test that looks only well before or well after that line cannot tell where
+    the app drew it.""")
+async def test_you_catch_overdue_at_the_due_time(runs):
+    caught(runs, "overdue-at-the-due-time", "a loan is overdue at its due time already")
+
+
+@check(points=1, see="10-testing-overrides.ipynb#tests",
+       hint="""What should happen once a late tool comes back? Follow one
+    loan through being late and being returned, then ask the app what the member may do now.""")
+async def test_you_catch_a_returned_loan_still_overdue(runs):
+    caught(runs, "returned-still-overdue", "a returned loan still counts as overdue")
+
+
+@check(points=1, see="10-testing-overrides.ipynb#pitfall-an-instance-dependency-needs-the-same-instance",
+       hint="""One route here asks the computer's own clock instead of the clock dependency. Would
+    your test of the borrowing block notice, given the time your clock shows and today's date?""")
+async def test_you_catch_a_route_that_reads_the_real_time(runs):
+    caught(runs, "block-on-real-time", "the borrowing block reads the real time, not the clock")
+
+
+@check(points=1, see="10-testing-overrides.ipynb#tests",
+       hint="""After a tool is handed back, someone may want that very
+    tool. Does any test borrow the same tool again after a return?""")
+async def test_you_catch_a_returned_tool_still_out(runs):
+    caught(runs, "returned-tool-still-out", "a returned tool stays out (409) for good")
+
+
+@check(points=1, see="10-testing-overrides.ipynb#tests",
+       hint="""A 401 is more than its status code: promise 6 names what
+    else the answer carries, so that a client knows how to authenticate.""")
 async def test_you_catch_a_401_without_its_challenge(runs):
     caught(runs, "no-challenge", "a 401 has no WWW-Authenticate header")
 
 
-@check(points=1, hint="""Give two users a bookmark each, then list as one of them: the list must hold
-    only that user's bookmark.""")
-async def test_you_catch_a_list_of_everyones_bookmarks(runs):
-    caught(runs, "others-listed", "GET /bookmarks lists everyone's bookmarks")
+@check(points=1, see="10-testing-overrides.ipynb#tests",
+       hint="""A revoked card must stop working at its next request. Can
+    a test that logs in by override ever see what the app does with a card?""")
+async def test_you_catch_a_revoked_card_still_accepted(runs):
+    caught(runs, "revoked-card-accepted", "a revoked card still works")
 
 
-@check(points=1, hint="""Let Ada create a bookmark (its id is in the answer), then try to delete it as Bob:
-    expect 404.""")
-async def test_you_catch_deleting_someone_elses_bookmark(runs):
-    caught(runs, "others-deleted", "anyone may delete anyone's bookmark")
+@check(points=1, see="10-testing-overrides.ipynb#tests",
+       hint="""Staff-only routes have two sides: staff get through, and
+    everyone else does not. Is the second side tested for every staff-only route?""")
+async def test_you_catch_a_member_revoking_a_card(runs):
+    caught(runs, "member-revokes", "a member may revoke anyone's card")
 
 
-@check(points=1, hint="""Log in as a member and expect 403 from GET /admin/stats.""")
-async def test_you_catch_a_member_seeing_the_stats(runs):
-    caught(runs, "member-is-admin", "a member passes the admin check")
-
-
-@check(points=1, hint="""Test the happy path of a role check too: log in as an admin and expect 200 from
-    GET /admin/stats, with the counts.""")
-async def test_you_catch_an_admin_refused(runs):
-    caught(runs, "admin-refused", "even an admin gets 403 from /admin/stats")
-
-
-@check(points=1, hint="""Post the same URL twice as one user: the second answer must be 409.""")
-async def test_you_catch_duplicate_bookmarks(runs):
-    caught(runs, "duplicates-allowed", "the same URL can be saved twice by one user")
-
-
-@check(points=1, hint="""Two different users may bookmark the same URL: both answers are 201.""")
-async def test_you_catch_one_url_for_everyone(runs):
-    caught(runs, "one-url-for-everyone", "a URL one user saved is refused (409) to everyone else")
-
-
-@check(points=1, hint="""Post a bookmark, then list it in a second request. The api fixture must open a new
-    session per request, as the app does: one session shared by all requests sees its own unsaved
-    changes, so a missing commit goes unnoticed.""")
-async def test_you_catch_a_bookmark_that_is_never_saved(runs):
-    caught(runs, "never-saved", "POST /bookmarks answers 201 but never commits")
+@check(points=1, see="10-testing-overrides.ipynb#tests",
+       hint="""The overdue list belongs to one branch. A leak into another
+    branch shows only when the other branch has something to leak.""")
+async def test_you_catch_other_branches_in_the_overdue_list(runs):
+    caught(runs, "other-branches-listed", "the overdue list shows every branch's loans")

@@ -114,7 +114,8 @@ async def newsroom(nb, rng):
 @check(points=3, hint="""An admin route answers a request that has no token, or a token nobody
     has. Every admin route, under /v1 and under /v2, must answer 401 with WWW-Authenticate: Bearer
     first, even for an id that does not exist. Compare book.graph of the same admin route
-    under both prefixes: which guard does each run, and where was it declared?""")
+    under both prefixes: which guard does each run, and where was it declared?""",
+       see="11-app-router-scopes.ipynb#five-levels-one-order")
 async def test_every_admin_route_refuses_callers_without_a_valid_token(nb, client, rng):
     made = await newsroom(nb, rng)
     before = await nb.call(article_states)
@@ -137,7 +138,7 @@ async def test_every_admin_route_refuses_callers_without_a_valid_token(nb, clien
 
 @check(points=2, hint="""An author (a valid token, the role "author") must get 403 from every admin
     route, under /v1 and under /v2, and change nothing. Which dependency checks the role, and does
-    every mount of the admin router run it?""")
+    every mount of the admin router run it?""", see="11-app-router-scopes.ipynb#five-levels-one-order")
 async def test_every_admin_route_refuses_authors(nb, client, rng):
     made = await newsroom(nb, rng)
     before = await nb.call(article_states)
@@ -153,9 +154,10 @@ async def test_every_admin_route_refuses_authors(nb, client, rng):
            got=f"the articles changed: {after}", expected=f"the articles unchanged: {before}")
 
 
-@check(points=2, hint="""Admins manage articles under both prefixes: publish and unpublish answer 200
-    with the article {"id", "title", "status"}, delete answers 204, and an id that does not exist is
-    404. The mobile app uses /v2: it must keep working.""")
+@check(points=2, hint="""Admins manage articles under both prefixes: publish and unpublish answer 200 with
+    the article {"id", "title", "status"}, delete answers 204, and an id that does not exist is 404. If
+    /v2 breaks where /v1 works, what differs between the two ways the admin router is mounted?""",
+       see="11-app-router-scopes.ipynb#five-levels-one-order")
 async def test_admins_manage_articles_under_both_prefixes(nb, client, rng):
     made = await newsroom(nb, rng)
     admin = made["admin"]
@@ -181,8 +183,9 @@ async def test_admins_manage_articles_under_both_prefixes(nb, client, rng):
 
 
 @check(points=2, hint="""Reading articles needs no token: GET /v1/articles, /v2/articles and
-    /v1/articles/{id}, /v2/articles/{id} answer anybody, whatever token they send. Fixing the admin
-    routes must not guard these.""")
+    /v1/articles/{id}, /v2/articles/{id} answer anybody, whatever token they send. Is your guard
+    declared at a level that also covers the public routes?""",
+       see="11-app-router-scopes.ipynb#what-an-app-wide-dependency-does-not-guard")
 async def test_public_routes_need_no_token(nb, client, rng):
     made = await newsroom(nb, rng)
     states = await nb.call(article_states)
@@ -204,7 +207,7 @@ async def test_public_routes_need_no_token(nb, client, rng):
 @check(points=2, hint="""Every admin action let through must write exactly one AUDIT line, under /v1
     and under /v2: the admin guard must run once per admin request, no less and no more. Trace one
     admin request under each prefix (book.trace) and count the guard's calls; a guard made a second
-    time is a second dependency.""")
+    time is a second dependency.""", see="04-role-checks.ipynb#pitfall-two-equal-instances-are-two-dependencies")
 async def test_each_admin_action_writes_one_audit_line(nb, client, rng):
     made = await newsroom(nb, rng)
     admin = made["admin"]
@@ -232,7 +235,8 @@ async def test_each_admin_action_writes_one_audit_line(nb, client, rng):
 @check(points=2, hint="""A colleague adds a route to the admin router: with no other change, it must
     be guarded wherever the router is mounted (401 without a token, 403 for an author, 200 for an
     admin, under /v1 and /v2). A guard pasted on each route, or on one path, does not guard the next
-    route. Where can a guard be declared once for every route of a router?""")
+    route. Where can a guard be declared once for every route of a router?""",
+       see="04-role-checks.ipynb#when-the-endpoint-does-not-need-the-user")
 async def test_a_route_added_to_the_admin_router_is_guarded_everywhere(nb, client, rng):
     made = await newsroom(nb, rng)
     segment = rng.choice(["feature", "pin", "archive", "embargo", "syndicate"]) + f"-{rng.randint(10, 99)}"
@@ -293,6 +297,6 @@ class Newsroom(Machine):
 @check(points=4, hint="""In some sequence of reads and admin actions, under /v1 and /v2, by nobody, a
     stranger, an author or an admin, your app answers (status, WWW-Authenticate, body) or audits
     differently from the reference. Replay the sequence shown in your notebook, one request at a
-    time, and compare with what the exercise asks.""")
+    time, and compare with what the exercise asks.""", see="11-app-router-scopes.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Newsroom, examples=3, steps=5)

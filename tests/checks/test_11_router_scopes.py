@@ -102,8 +102,9 @@ async def made_up_tokens(nb, rng):
 
 
 @check(points=3, hint="""Every route needs stock:read (from the router); POST also needs stock:write and
-    DELETE stock:admin (from the route's own Security). No token or an unknown one is 401; a known
-    token missing a scope, after what its scopes imply, is 403.""")
+    DELETE stock:admin (from the route's own Security). No token or an unknown one is 401; a known token
+    missing a scope, after what its scopes imply, is 403. Which scopes reach your check on each route:
+    the router's and the route's together?""", see="11-app-router-scopes.ipynb#scopes-security-and-securityscopes")
 async def test_every_token_on_every_route(nb, client, rng):
     tokens = {None: None, **GIVEN_TOKENS, **await made_up_tokens(nb, rng)}
     for method, extra, allowed in ROUTES:
@@ -114,7 +115,8 @@ async def test_every_token_on_every_route(nb, client, rng):
 
 
 @check(points=2, hint="""A token granted only stock:admin can add items and read them too: stock:admin
-    implies stock:write, which implies stock:read. Does your check follow IMPLIES more than one step?""")
+    implies stock:write, which implies stock:read. Does your check follow IMPLIES more than one step?""",
+       see="11-app-router-scopes.ipynb#scopes-security-and-securityscopes")
 async def test_a_scope_grants_what_it_implies(nb, client, rng):
     token = f"chief-{rng.randint(10**5, 10**6 - 1)}"
     await nb.call(grant, token, [ADMIN])
@@ -126,7 +128,7 @@ async def test_a_scope_grants_what_it_implies(nb, client, rng):
 
 @check(points=2, hint="""A 403 for a missing scope carries WWW-Authenticate: Bearer scope="..." with the
     scopes that the refusing check asked for (SecurityScopes knows them, ready joined); a 401 carries
-    WWW-Authenticate: Bearer.""")
+    WWW-Authenticate: Bearer.""", see="11-app-router-scopes.ipynb#scopes-security-and-securityscopes")
 async def test_refusals_carry_the_right_challenge(nb, client, rng):
     granted = rng.choice([[READ], [WRITE]])
     lacking = rng.choice([method for method, extra in EXTRA.items() if extra and extra not in held(granted)])
@@ -143,7 +145,8 @@ async def test_refusals_carry_the_right_challenge(nb, client, rng):
 
 
 @check(points=1, hint="""Adding and clearing change ITEMS: POST answers 201 {"name": ...}, DELETE answers
-    {"cleared": true}, and GET /items shows the result.""")
+    {"cleared": true}, and GET /items shows the result. If the checks let a request through, what does
+    each endpoint itself change and answer?""", see="11-app-router-scopes.ipynb#recap")
 async def test_the_routes_do_their_job(client, rng):
     manager = bearer("manager-token")
     items = ["pallet jack"]  # the given ITEMS
@@ -160,7 +163,8 @@ async def test_the_routes_do_their_job(client, rng):
 
 @check(points=2, hint="""Declare each scope where it belongs: what every route of the router needs,
     once, on the router; what one route adds, on that route (its decorator or its parameters). Then a
-    route added to the router later cannot forget the read check.""")
+    route added to the router later cannot forget the read check.""",
+       see="11-app-router-scopes.ipynb#five-levels-one-order")
 async def test_each_scope_is_declared_where_it_belongs(nb):
     for method, extra, _ in ROUTES:
         route = f"{method} /items"
@@ -175,7 +179,8 @@ async def test_each_scope_is_declared_where_it_belongs(nb):
 
 
 @check(points=1, hint="""Security(...) puts the scopes into the OpenAPI schema: every operation lists the
-    OAuth2PasswordBearer scopes it needs, so clients and the docs page know them.""")
+    OAuth2PasswordBearer scopes it needs. Is each scope declared where the schema can see it, or checked
+    by hand inside a function?""", see="11-app-router-scopes.ipynb#scopes-security-and-securityscopes")
 async def test_openapi_lists_the_scopes(client):
     schema = (await client.get("/openapi.json")).json()
     for method, extra, _ in ROUTES:
@@ -197,9 +202,9 @@ def add_a_route_to_the_app(ctx, path):
     return path
 
 
-@check(points=2, hint="""log_call must run once for every request to every route, refused ones
-    included, routes outside the router too: where can a dependency be declared so that it runs
-    before any route's own? (chapter 11, five levels, one order)""")
+@check(points=2, hint="""log_call must run once for every request to every route, refused ones included,
+    routes outside the router too: where can a dependency be declared so that it runs before any route's
+    own?""", see="11-app-router-scopes.ipynb#five-levels-one-order")
 async def test_every_call_is_logged_once(nb, client, rng):
     sent = [(method, token) for method, _, _ in ROUTES for token in ("manager-token", "clerk-token", None)]
     sent += [(rng.choice(ROUTES)[0], rng.choice([*GIVEN_TOKENS, None])) for _ in range(rng.randint(0, 4))]
@@ -263,6 +268,7 @@ class Stock(Machine):
 
 @check(points=3, hint="""In some sequence of requests, tokens and scopes, your app answers differently from
     what the exercise asks. The sequence shown is the shortest found: replay it in your notebook and
-    compare each answer, its status and its WWW-Authenticate header, with the acceptance criteria.""")
+    compare each answer, its status and its WWW-Authenticate header, with the acceptance criteria.""",
+       see="11-app-router-scopes.ipynb#recap")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Stock, examples=3, steps=5)

@@ -239,10 +239,10 @@ async def newcomer(desk: Desk, rng) -> tuple[str, str]:
 
 
 @check(points=3, hint="""A room or a booking of another space must answer exactly like one that does not
-    exist, 404 with the same body, on every route that names it, and GET /rooms lists only the
-    caller's space: which dependency finds the room, and does it know the caller's space? Every
-    route needs a key found by its digest: no key, an unknown key, the stored digest itself or
-    another scheme answer 401 with WWW-Authenticate: Bearer. (Chapter 12, "What FastAPI resolves")""")
+    exist, 404 with the same body, on every route that names it, and GET /rooms lists only the caller's
+    space: which dependency finds the room, and does it know the caller's space? Every route needs a key
+    found by its digest: no key, an unknown key, the stored digest itself or another scheme answer 401
+    with WWW-Authenticate: Bearer.""", see="12-capstone.ipynb#what-fastapi-resolves")
 async def test_strangers_and_other_spaces_are_kept_out(desk, rng):
     for who, space in (("theo", 1), ("kemal", 2)):
         expect_response(await desk.client.get("/rooms", headers=as_member(who)), status=200,
@@ -286,7 +286,8 @@ async def test_strangers_and_other_spaces_are_kept_out(desk, rng):
 @check(points=2, hint="""A slot is booked once: the second request for it answers 409, even when
     several arrive at the same moment, and a day outside 1-365 or an hour outside 8-19 is 422.
     Between checking that a slot is free and inserting, another request can insert: what in the
-    given tables makes the database refuse the second one, and what does your code do then?""")
+    given tables makes the database refuse the second one, and what does your code do then?""",
+       see="02-db-session.ipynb#the-dependency-and-its-alias")
 async def test_a_slot_is_booked_once_even_at_once(desk, rng):
     handle, key = await newcomer(desk, rng)
     room = rng.choice([1, 2])
@@ -324,7 +325,8 @@ async def test_a_slot_is_booked_once_even_at_once(desk, rng):
 @check(points=3, hint="""Hosts add rooms (a member gets 403; a label of 1 to 40 characters, else
     422). A booking is cancelled by the member who made it or by a host of its space (204), and
     refused to the other members of the space (403); the slot is free again after. The chapter
-    checks roles only: the cancellation rule also needs the booking's owner.""")
+    checks roles only: the cancellation rule also needs the booking's owner.""",
+       see="04-role-checks.ipynb#a-dependency-that-takes-arguments")
 async def test_hosts_add_rooms_and_members_cancel_their_own(desk, rng):
     label, refused = rng.sample(LABELS, 2)
     expect_response(await desk.client.post("/rooms", json={"label": refused}, headers=as_member("ivy")),
@@ -362,11 +364,12 @@ async def test_hosts_add_rooms_and_members_cancel_their_own(desk, rng):
            expected="the two seeded bookings and theo's new one")
 
 
-@check(points=4, hint="""make_app(settings) creates nothing: its lifespan creates one engine and one
-    Redis client at startup and closes both at shutdown, in a way that still runs when the app
-    stops on an error. Each request gets one session from the lifespan's factory, shared by every
-    dependency that needs it (the key check included), and closed after the response, whatever
-    the request answered. (Chapter 12, "The app" and "What FastAPI resolves")""")
+@check(points=4, hint="""make_app(settings) creates nothing: its lifespan creates one engine and one Redis
+    client at startup and closes both at shutdown, in a way that still runs when the app stops on an
+    error. Each request gets one session from the lifespan's factory, shared by every dependency that
+    needs it (the key check included), and closed after the response, whatever the request answered.
+    Where is each resource made, and in how many ways does your code get hold of a session?""",
+       see="12-capstone.ipynb#the-app")
 async def test_the_lifespan_owns_the_resources_and_a_request_one_session(desk, rng):
     before = desk.before_startup
     expect(not before["engines"] and not before["redis"], called="make_app(Settings(...)), before startup",
@@ -397,12 +400,11 @@ async def test_the_lifespan_owns_the_resources_and_a_request_one_session(desk, r
            expected="the engine disposed and the Redis client closed")
 
 
-@check(points=4, hint="""GET /rooms goes through the cache: a hit answers from Redis; a miss stores
-    the list as JSON under rooms:<space id> for settings.room_list_ttl seconds (from the settings
-    the app was made with, not a constant). Each space has its own key, adding a room forgets it
-    once the room is committed, and with Redis down (refused or timing out) the API answers from
-    the database: which exception class covers every way a Redis command fails?
-    (Chapter 12, "The cache, and a Redis outage")""")
+@check(points=4, hint="""GET /rooms goes through the cache: a hit answers from Redis; a miss stores the list
+    as JSON under rooms:<space id> for settings.room_list_ttl seconds (from the settings the app was
+    made with, not a constant). Each space has its own key, adding a room forgets it once the room is
+    committed, and with Redis down (refused or timing out) the API answers from the database: which
+    exception class covers every way a Redis command fails?""", see="12-capstone.ipynb#the-cache-and-a-redis-outage")
 async def test_the_room_list_is_cached_per_space_and_survives_an_outage(desk, rng):
     await desk.client.get("/rooms", headers=as_member("theo"))
     ttl = await desk.nb.call(redis_ttl, "rooms:1")
@@ -512,6 +514,7 @@ class Bookings(Machine):
 
 @check(points=3, hint="""In some sequence of requests (new rooms, bookings, cancellations, races),
     your app answers, or stores bookings, differently from what the specification asks. Replay
-    the sequence shown in your notebook and compare each answer with the acceptance criteria.""")
+    the sequence shown in your notebook and compare each answer with the acceptance criteria.""",
+       see="12-capstone.ipynb#the-app")
 async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
     await differential.run(Bookings, examples=2, steps=5)
