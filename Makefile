@@ -40,8 +40,9 @@ test: $(TEST_INSTALLED) lint
 	$(OFFLINE) $(PY) -m pytest -n $(JOBS) --dist loadfile
 	$(OFFLINE) $(PY) -m book.repeat --rounds 1 --first 2 --jobs $(JOBS)
 
-# The grader's own proof, after make test (CI runs both): every listed mistake caught by the checks
-# it names, every correct alternative at full marks under five seeds, 20 grades of a submission alike.
+# The grader's own proof, after make test (CI runs both): every solution at full marks and every
+# starter failing every check, every listed mistake caught by the checks it names, every correct
+# alternative at full marks under five seeds, 20 grades of a submission alike.
 test-grading: $(TEST_INSTALLED)
 	$(OFFLINE) $(PY) -m pytest tests/grading -n $(JOBS) --dist loadfile
 
