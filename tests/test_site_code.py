@@ -16,11 +16,10 @@ NOTEBOOKS = sorted(path.relative_to(ROOT).as_posix() for folder in ("chapters", 
 REPORTED = {
     "exercises/02-fix-leaking-order.ipynb",
     "exercises/06-lifespan-resources.ipynb", "exercises/07-fix-double-quota.ipynb",
-    "exercises/09-background-work.ipynb",
     "exercises/11-router-scopes.ipynb", "exercises/12-capstone.ipynb",
     "solutions/02-fix-leaking-order.ipynb",
     "solutions/06-lifespan-resources.ipynb", "solutions/07-fix-double-quota.ipynb",
-    "solutions/09-background-work.ipynb", "solutions/11-router-scopes.ipynb",
+    "solutions/11-router-scopes.ipynb",
     "solutions/12-capstone.ipynb",
 }
 

@@ -47,7 +47,9 @@ MUTANTS = [
 ALTERNATIVES = [
     ("09-background-work", "the work is a response's background, not BackgroundTasks", [
         ("""@app.post("/tickets", status_code=201)
-async def order_ticket(order: TicketOrder, courier: CourierDep, later: BackgroundTasks) -> dict:
+async def order_ticket(
+    order: TicketOrder, courier: CourierDep, later: BackgroundTasks
+) -> dict:
     later.add_task(deliver_ticket, courier, order.attendee)
     return {"attendee": order.attendee}""", """from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
@@ -103,7 +105,9 @@ def undelivered_tickets(record: typing.Annotated[Undelivered, Depends(get_record
     ]),
     ("09-background-work", "a response model, a sync endpoint and keyword arguments", [
         ("""@app.post("/tickets", status_code=201)
-async def order_ticket(order: TicketOrder, courier: CourierDep, later: BackgroundTasks) -> dict:
+async def order_ticket(
+    order: TicketOrder, courier: CourierDep, later: BackgroundTasks
+) -> dict:
     later.add_task(deliver_ticket, courier, order.attendee)
     return {"attendee": order.attendee}""", """class Ordered(BaseModel):
     attendee: str
@@ -116,7 +120,9 @@ def order_ticket(order: TicketOrder, courier: CourierDep, later: BackgroundTasks
     ]),
     ("09-background-work", "the work is scheduled by a dependency, with a for-else", [
         ("""@app.post("/tickets", status_code=201)
-async def order_ticket(order: TicketOrder, courier: CourierDep, later: BackgroundTasks) -> dict:
+async def order_ticket(
+    order: TicketOrder, courier: CourierDep, later: BackgroundTasks
+) -> dict:
     later.add_task(deliver_ticket, courier, order.attendee)
     return {"attendee": order.attendee}""", """def dispatcher(later: BackgroundTasks, courier: CourierDep):
     def dispatch(attendee: str) -> None:
