@@ -52,9 +52,11 @@ RemainingQuota = Annotated[int, Depends(ConsumeQuota(cost=1), use_cache=True)]""
       "test_meters_as_specified_in_any_sequence"}),
     ("07-fix-double-quota", "the resize's parameter removed: its body no longer says what is left",
      ("""async def resize(job: ResizeIn, remaining: RemainingQuota) -> dict:
-    return {"output": stored_as(job.source, job.width, job.height), "quota_remaining": remaining}""",
+    output = stored_as(job.source, job.width, job.height)
+    return {"output": output, "quota_remaining": remaining}""",
       """async def resize(job: ResizeIn) -> dict:
-    return {"output": stored_as(job.source, job.width, job.height)}"""),
+    output = stored_as(job.source, job.width, job.height)
+    return {"output": output}"""),
      {"test_each_resize_costs_one_unit", "test_meters_as_specified_in_any_sequence"}),
     ("07-fix-double-quota", "the dependency no longer sets X-Quota-Remaining",
      ('        response.headers["X-Quota-Remaining"] = str(left)\n', ""),
