@@ -31,13 +31,15 @@ MUTANTS = [
      ("            await store.aclose()\n", ""),
      {RESOURCES}),
     (EX, "the key check opens a session of its own: two sessions a request",
-     ("""], session: Db
+     ("""],
+    session: Db,
 ) -> Member:
     found = None
     if sent is not None:
         wanted = digest(sent.credentials)
         found = await session.scalar(select(Member).where(Member.key_digest == wanted))""",
-      """], request: Request
+      """],
+    request: Request,
 ) -> Member:
     found = None
     if sent is not None:
