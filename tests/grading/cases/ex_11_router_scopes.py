@@ -16,10 +16,13 @@ MUTANTS = [
     ("11-router-scopes", "the implied scopes are ignored",
      ("    held = held_scopes(granted)\n", "    held = set(granted)\n"), {'test_a_scope_grants_what_it_implies', 'test_behaves_as_specified_in_any_sequence', 'test_every_token_on_every_route', 'test_refusals_carry_the_right_challenge', 'test_the_routes_do_their_job'}),
     ("11-router-scopes", "a missing scope is refused without the scope challenge",
-     ("""        raise HTTPException(403, "A scope is missing", headers={"WWW-Authenticate": challenge})""",
+     ("""        raise HTTPException(403, "A scope is missing",
+                            headers={"WWW-Authenticate": challenge})""",
       """        raise HTTPException(403, "A scope is missing")"""), {'test_behaves_as_specified_in_any_sequence', 'test_refusals_carry_the_right_challenge'}),
     ("11-router-scopes", "each route asks for stock:read itself; the router asks for nothing",
-     ("""items = APIRouter(prefix="/items", dependencies=[Security(require_scopes, scopes=[READ])])
+     ("""items = APIRouter(
+    prefix="/items", dependencies=[Security(require_scopes, scopes=[READ])]
+)
 
 
 @items.get("")""", """items = APIRouter(prefix="/items")
@@ -28,8 +31,7 @@ MUTANTS = [
 @items.get("", dependencies=[Security(require_scopes, scopes=[READ])])"""),
      {'test_behaves_as_specified_in_any_sequence', 'test_each_scope_is_declared_where_it_belongs', 'test_openapi_lists_the_scopes'}),
     ("11-router-scopes", "an unknown token is 403",
-     ('raise HTTPException(401, "Unknown token", headers={"WWW-Authenticate": "Bearer"})',
-      'raise HTTPException(403, "Unknown token", headers={"WWW-Authenticate": "Bearer"})'), {'test_behaves_as_specified_in_any_sequence', 'test_every_token_on_every_route', 'test_refusals_carry_the_right_challenge'}),
+     ('raise HTTPException(401, "Unknown token",', 'raise HTTPException(403, "Unknown token",'), {'test_behaves_as_specified_in_any_sequence', 'test_every_token_on_every_route', 'test_refusals_carry_the_right_challenge'}),
     ("11-router-scopes", "a missing scope is 401",
      ('raise HTTPException(403, "A scope is missing",', 'raise HTTPException(401, "A scope is missing",'), {'test_behaves_as_specified_in_any_sequence', 'test_every_token_on_every_route', 'test_refusals_carry_the_right_challenge'}),
     ("11-router-scopes", "DELETE asks for stock:write, not stock:admin",
@@ -43,20 +45,26 @@ MUTANTS = [
      {"test_behaves_as_specified_in_any_sequence", "test_refusals_carry_the_right_challenge"}),
     ("11-router-scopes", "the call log is on the router, not the app",
      ('app = FastAPI(title="Stock room", dependencies=[Depends(log_call)])\n'
-      'items = APIRouter(prefix="/items", dependencies=[Security(require_scopes, scopes=[READ])])',
+      'items = APIRouter(\n'
+      '    prefix="/items", dependencies=[Security(require_scopes, scopes=[READ])]\n'
+      ')',
       'app = FastAPI(title="Stock room")\n'
       'items = APIRouter(prefix="/items", dependencies=[Depends(log_call),\n'
       '                                                 Security(require_scopes, scopes=[READ])])'),
      {'test_every_call_is_logged_once'}),
     ("11-router-scopes", "the POST route repeats the router's scope, so its challenge names both",
-     ('@items.post("", status_code=201, dependencies=[Security(require_scopes, scopes=[WRITE])])',
+     ('@items.post(\n'
+      '    "", status_code=201, dependencies=[Security(require_scopes, scopes=[WRITE])]\n'
+      ')',
       '@items.post("", status_code=201, dependencies=[Security(require_scopes, scopes=[READ, WRITE])])'), {'test_behaves_as_specified_in_any_sequence', 'test_refusals_carry_the_right_challenge'}),
 ]
 
 # (exercise, what is written differently, [(text of the solution, replaced by), ...])
 ALTERNATIVES = [
     ("11-router-scopes", "the route scopes as Security parameters, not decorator dependencies", [
-        ("""@items.post("", status_code=201, dependencies=[Security(require_scopes, scopes=[WRITE])])
+        ("""@items.post(
+    "", status_code=201, dependencies=[Security(require_scopes, scopes=[WRITE])]
+)
 async def add_item(name: str) -> dict:""", """@items.post("", status_code=201)
 async def add_item(name: str, _: Annotated[set[str], Security(require_scopes, scopes=[WRITE])]) -> dict:"""),
         ("""@items.delete("", dependencies=[Security(require_scopes, scopes=[ADMIN])])
@@ -84,7 +92,8 @@ async def clear_items(_: Annotated[set[str], Security(require_scopes, scopes=[AD
     ("11-router-scopes", "status constants and a compare_digest scan instead of the dict lookup", [
         ("""    granted = GRANTS.get(digest(token))
     if granted is None:
-        raise HTTPException(401, "Unknown token", headers={"WWW-Authenticate": "Bearer"})""",
+        raise HTTPException(401, "Unknown token",
+                            headers={"WWW-Authenticate": "Bearer"})""",
          """    import hmac
 
     from fastapi import status
@@ -98,7 +107,9 @@ async def clear_items(_: Annotated[set[str], Security(require_scopes, scopes=[AD
     ]),
     ("11-router-scopes", "the router built before the app, the log added with the app, include with the prefix", [
         ("""app = FastAPI(title="Stock room", dependencies=[Depends(log_call)])
-items = APIRouter(prefix="/items", dependencies=[Security(require_scopes, scopes=[READ])])""",
+items = APIRouter(
+    prefix="/items", dependencies=[Security(require_scopes, scopes=[READ])]
+)""",
          """items = APIRouter(dependencies=[Security(require_scopes, scopes=[READ])])
 logged = [Depends(log_call)]
 app = FastAPI(title="Stock room", dependencies=logged)"""),
