@@ -1,10 +1,11 @@
 """``await book.grade()`` in an exercise's last cell: the report of ``make grade``, in the notebook.
 
-It grades the notebook as last saved, the way ``make grade`` does (the same processes, sandbox and
-checks: nothing of the grade runs in the learner's kernel), and shows the report with the hints
-folded. A kernel that Jupyter started knows its notebook's path (``__session__``, from
-``JPY_SESSION_NAME``); elsewhere, pass the path. When the kernel ran code that the saved file does
-not hold, the grade would not be of the code the learner sees: it asks to save first.
+It grades the notebook as last saved by running ``python -m book grade PATH --json`` (the same
+processes, sandbox and checks as ``make grade``: the grade is decided in a process of its own, never
+in the learner's kernel, which only shows the JSON it gets back), with the hints folded. A kernel
+that Jupyter started knows its notebook's path (``__session__``, from ``JPY_SESSION_NAME``);
+elsewhere, pass the path. When the kernel ran code that the saved file does not hold, the grade
+would not be of the code the learner sees: it asks to save first.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import asyncio
 import html
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from book.grader import hints, manifest, render, runner
+from book import ROOT
+from book.grader import hints, manifest, render
 from book.grader.model import Result
 
 _RUNS: list[tuple[float, str]] = []  # (when, source) of each cell the kernel ran since book.grade was first used
@@ -107,5 +110,19 @@ async def grade(notebook: str | Path | None = None) -> Report:
     why = unsaved(path, shell)
     if why:
         return Report(message=f"save first (Ctrl-S), then run this cell again: {why}")
-    result = await asyncio.to_thread(runner.grade, path)
+    result = await _graded_elsewhere(path)
+    if result is None:
+        return Report(message="the grader gave no report: run make grade EX=NN in a terminal to see why")
     return Report(result, pointers=hints.due_for(result))
+
+
+async def _graded_elsewhere(path: Path) -> Result | None:
+    """The grade of `path`, decided by `python -m book grade` in a process of its own."""
+    grader = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "book", "grade", str(path.resolve()), "--json", cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    out, _ = await grader.communicate()
+    try:
+        return Result.from_dict(json.loads(out)["submissions"][0])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None

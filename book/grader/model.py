@@ -72,4 +72,4 @@ class Result:
                   for check in data.get("checks", [])]
         return cls(Path(data["path"]), data.get("exercise", ""), data.get("number", ""), data.get("title", ""),
                    data.get("version"), checks, data.get("error", ""), float(data.get("seconds", 0.0)),
-                   data.get("isolation", ""), data.get("seed"), data.get("sha256", ""))
+                   data.get("isolation", ""), data.get("seed"), data.get("sha256", ""), data.get("note", ""))
