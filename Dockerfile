@@ -26,7 +26,7 @@ USER grader
 # a change to a notebook or a check does not install them again.
 COPY --chown=grader requirements.txt constraints.txt pyproject.toml ./
 COPY --chown=grader book/ book/
-RUN python -m book.install /course/.venv -r requirements.txt
+RUN python -m book.maintainer.install /course/.venv -r requirements.txt
 COPY --chown=grader . .
 RUN /course/.venv/bin/python -m book release --check
 

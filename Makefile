@@ -1,5 +1,5 @@
 # The course's commands. `make book` and `make test` are all a fresh machine needs.
-# Installs go through book/install.py: uv where it can be had (seconds), pip otherwise (minutes).
+# Installs go through book/maintainer/install.py: uv where it can be had (seconds), pip otherwise (minutes).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,19 +9,19 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 JOBS ?= auto
 
-# Builds and tests run with no network but loopback where the machine allows it (book/offline.py).
-OFFLINE := $(PY) -m book.offline
+# Builds and tests run with no network but loopback where the machine allows it (book/maintainer/offline.py).
+OFFLINE := $(PY) -m book.maintainer.offline
 
 .PHONY: book book-class test test-grading lint test-latest repeat bench lab serve start grade watch progress release execute constraints clean
 
 $(INSTALLED): requirements.txt constraints.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 	  { echo "error: Python 3.11 or newer is needed; run e.g. make PYTHON=python3.12 $(MAKECMDGOALS)" >&2; exit 1; }
-	@$(PYTHON) -m book.install $(VENV) -r requirements.txt
+	@$(PYTHON) -m book.maintainer.install $(VENV) -r requirements.txt
 	@touch $@
 
 $(TEST_INSTALLED): $(INSTALLED) requirements-test.txt
-	@$(PY) -m book.install $(VENV) -r requirements-test.txt
+	@$(PY) -m book.maintainer.install $(VENV) -r requirements-test.txt
 	@touch $@
 
 book: $(INSTALLED)
@@ -38,7 +38,7 @@ test: $(TEST_INSTALLED) lint
 	$(PY) -m book release --check
 	$(OFFLINE) $(PY) -m book.site --quiet
 	$(OFFLINE) $(PY) -m pytest -n $(JOBS) --dist loadfile
-	$(OFFLINE) $(PY) -m book.repeat --rounds 1 --first 2 --jobs $(JOBS)
+	$(OFFLINE) $(PY) -m book.maintainer.repeat --rounds 1 --first 2 --jobs $(JOBS)
 
 # The grader's own proof, after make test (CI runs both): every solution at full marks and every
 # starter failing every check, every listed mistake caught by the checks it names, every correct
@@ -55,17 +55,17 @@ lint: $(TEST_INSTALLED)
 # seed and time zone: make repeat ROUNDS=5
 ROUNDS ?= 3
 repeat: $(INSTALLED)
-	$(OFFLINE) $(PY) -m book.repeat --rounds $(ROUNDS) --jobs $(JOBS)
+	$(OFFLINE) $(PY) -m book.maintainer.repeat --rounds $(ROUNDS) --jobs $(JOBS)
 
 # The suite against the newest releases of fastapi, starlette, pydantic, sqlalchemy, httpx, aiosqlite
 # and fakeredis, in .venv-latest; reports what breaks and why (_build/latest/report.md).
 # make test-latest LATEST=--pre takes pre-releases too.
 test-latest: $(INSTALLED)
-	$(PY) -m book.latest $(LATEST)
+	$(PY) -m book.maintainer.latest $(LATEST)
 
 # The benchmark (about half an hour): make bench, or e.g. make bench BENCH="--parts grading --runs 5"
 bench: $(TEST_INSTALLED)
-	$(PY) -m book.bench $(BENCH)
+	$(PY) -m book.maintainer.bench $(BENCH)
 
 # JupyterLab on the course; prints the URL to open (as root too, as in containers). HOST=0.0.0.0 to
 # reach it from outside a container.

@@ -6,7 +6,7 @@ out in full in each notebook.
 
 from pathlib import Path
 
-from book import skip_slow_imports  # noqa: F401  (before anything imports nbformat)
+from book.core import skip_slow_imports  # noqa: F401  (before anything imports nbformat)
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"

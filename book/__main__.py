@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from book import release
-from book.grader import cli, manifest
+from book.authoring import release
+from book.core import manifest
+from book.grader import cli
 
 
 def cmd_release(args) -> int:
@@ -33,7 +34,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_execute(args) -> int:
-    from book.execute import execute_in_place
+    from book.authoring.execute import execute_in_place
 
     for path in args.paths:
         if not path.is_file() or path.suffix != ".ipynb":

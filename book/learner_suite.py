@@ -17,8 +17,8 @@ import ast
 import concurrent.futures
 import contextlib
 import functools
-import itertools
 import io
+import itertools
 import json
 import linecache
 import os

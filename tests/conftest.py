@@ -6,14 +6,14 @@ from pathlib import Path
 import pytest
 
 from book import ROOT
-from book.report_file import read_report
+from book.core.report_file import read_report
 
 
 def judge_command(check_module: Path, *options: str) -> list[str]:
     """pytest with the judge and one exercise's hidden checks, as the grader runs it (no other plugin)."""
     return [sys.executable, "-m", "pytest", str(check_module), "-q", "-c", str(ROOT / "book" / "grading.ini"),
             "--rootdir", str(ROOT), "--confcutdir", str(check_module.parent), "--disable-plugin-autoload",
-            "-p", "book.skip_slow_imports", "-p", "book.grader.judge", "-p", "anyio.pytest_plugin",
+            "-p", "book.core.skip_slow_imports", "-p", "book.grader.judge", "-p", "anyio.pytest_plugin",
             "-p", "no:cacheprovider", *options]
 
 

@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from book import bench
+from book.maintainer import bench
 
 
 def test_commands_timed_together_take_turns_and_give_a_median_and_spread(tmp_path):

@@ -24,14 +24,15 @@ import nbformat
 import pytest
 import yaml
 
-from book import ROOT, SOLUTIONS, site
-from book.release import secret_lines
+from book import ROOT, SOLUTIONS
+from book.authoring.release import secret_lines
+from book.site import build as site
 
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # sphinx-book-theme pages used to log "Identifier 'THEBE_JS_URL' has already been declared"
-# (../shared/TOOLING.md); book/sphinx_edition.py writes each script once, so none is expected.
+# (../shared/TOOLING.md); book/site/edition.py writes each script once, so none is expected.
 KNOWN_CONSOLE_ERRORS: tuple[str, ...] = ()
 WIDTHS = (1280, 390)  # a laptop, a phone
 SMALLEST_TEXT = 10  # px: no text in a picture is drawn smaller, at either width
@@ -343,7 +344,7 @@ def test_search_finds_depends_and_lands_on_a_chapter(browser, base_url):
 
 
 def test_search_ranks_an_exercise_before_its_solution(browser, base_url):
-    """Both carry the exercise's title words; the solution is ranked after (book/sphinx_edition.py)."""
+    """Both carry the exercise's title words; the solution is ranked after (book/site/edition.py)."""
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{base_url}search.html?q=personal+access+tokens+photo", wait_until="load")

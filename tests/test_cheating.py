@@ -19,7 +19,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from book import ROOT, SOLUTIONS
-from book.report_file import ForgedReport, line, read_report
+from book.core.report_file import ForgedReport, line, read_report
 from tests.grading import cases
 
 EXERCISE = "01-typed-aliases"

@@ -20,8 +20,9 @@ import pytest
 import yaml
 
 from book import CHECKS, ROOT, SOLUTIONS
-from book.grader import classroom, manifest
-from book.release import secret_lines
+from book.authoring.release import secret_lines
+from book.core import manifest
+from book.grader import classroom
 
 EXERCISE = manifest.find("01")
 FULL = EXERCISE.points

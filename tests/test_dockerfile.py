@@ -16,7 +16,7 @@ import pytest
 
 from book import ROOT, SOLUTIONS
 from book.__main__ import parser
-from book.grader import manifest
+from book.core import manifest
 
 DOCKERFILE = ROOT / "Dockerfile"
 EXERCISE = manifest.find("01")
@@ -40,7 +40,7 @@ def test_the_image_is_python_slim_with_bubblewrap_and_the_pinned_course():
     steps = instructions()
     assert steps[0][0] == "FROM" and "python:3." in steps[0][1] and "-slim" in steps[0][1]
     runs = " ".join(rest for keyword, rest in steps if keyword == "RUN")
-    assert "bubblewrap" in runs and "book.install" in runs and "-r requirements.txt" in runs
+    assert "bubblewrap" in runs and "book.maintainer.install" in runs and "-r requirements.txt" in runs
     for keyword, rest in steps:
         if keyword == "COPY":
             *sources, _ = [word for word in shlex.split(rest) if not word.startswith("--")]

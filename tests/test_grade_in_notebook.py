@@ -10,8 +10,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from book import EXERCISES, ROOT, SOLUTIONS, release
-from book.grader import manifest
+from book import EXERCISES, ROOT, SOLUTIONS
+from book.authoring import release
+from book.core import manifest
 
 EXERCISE = manifest.find("01")
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from book import EXERCISES, ROOT, SOLUTIONS
-from book.grader import gradescope, manifest, sandbox
+from book.core import manifest
+from book.grader import gradescope, sandbox
 
 EXERCISE = manifest.find("01")
 FULL = EXERCISE.points

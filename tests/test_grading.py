@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from book import EXERCISES, ROOT, SOLUTIONS
-from book.grader import manifest
+from book.core import manifest
 
 EXERCISE = "01-typed-aliases"
 FULL = manifest.find("01").points  # from the manifest: nothing here depends on the content

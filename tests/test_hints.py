@@ -3,8 +3,10 @@
 import nbformat
 import pytest
 
-from book import SOLUTIONS, release
-from book.grader import hints, manifest
+from book import SOLUTIONS
+from book.authoring import release
+from book.core import manifest
+from book.grader import hints
 
 EXERCISES = sorted(manifest.load().values(), key=lambda exercise: exercise.number)
 

@@ -1,4 +1,4 @@
-"""nbval's kernels on Unix sockets (book/kernels.py): no TCP port for two processes to collide on."""
+"""nbval's kernels on Unix sockets (book/core/kernels.py): no TCP port for two processes to collide on."""
 
 import os
 import shutil
@@ -9,7 +9,7 @@ import tempfile
 import nbval.kernel
 import pytest
 
-from book import kernels
+from book.core import kernels
 
 pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix sockets here")
 

@@ -10,8 +10,9 @@ import textwrap
 
 import nbformat
 
-from book import ROOT, latest
-from book.junit import broken
+from book import ROOT
+from book.maintainer import latest
+from book.maintainer.junit import broken
 from book.versions import produced_with
 
 

@@ -24,7 +24,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from book import ROOT, apps, notebooks
+from book import ROOT, apps
+from book.core import notebooks
 
 pytestmark = pytest.mark.anyio
 REQUESTS = 300

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from book import notebooks
+from book.core import notebooks
 
 pytestmark = pytest.mark.anyio
 

@@ -15,7 +15,8 @@ import nbformat
 import pytest
 
 from book import EXERCISES, ROOT, SOLUTIONS
-from book.grader import manifest, progress, workspace
+from book.core import manifest
+from book.grader import progress, workspace
 
 EXERCISE = "01-typed-aliases"
 FULL = manifest.find("01").points  # from the manifest: nothing here depends on the content

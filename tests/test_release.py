@@ -9,8 +9,11 @@ import yaml
 from myst_parser.mdit_to_docutils.base import default_slugify
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from book import EXERCISES, ROOT, SOLUTIONS, release, site
-from book.grader import hints, manifest
+from book import EXERCISES, ROOT, SOLUTIONS
+from book.authoring import release
+from book.core import manifest
+from book.grader import hints
+from book.site import build as site
 
 
 def test_exercises_are_in_sync_with_solutions():

@@ -1,7 +1,7 @@
 """Outputs that never depend on the time, addresses, the order of sets or the machine.
 
 The stored outputs are scanned for what varies from run to run or machine to machine; and
-``python -m book.repeat`` (make repeat, and one round in make test) is shown to catch a notebook
+``python -m book.maintainer.repeat`` (make repeat, and one round in make test) is shown to catch a notebook
 whose output depends on the order of a set.
 """
 
@@ -67,7 +67,7 @@ def test_a_round_catches_an_output_that_depends_on_the_order_of_a_set(tmp_path):
     done = subprocess.run([sys.executable, "-m", "book", "execute", str(path)], cwd=ROOT, capture_output=True,
                           text=True, env={**os.environ, "PYTHONHASHSEED": "1"})
     assert done.returncode == 0, done.stderr
-    check = subprocess.run([sys.executable, "-m", "book.repeat", str(path), "--rounds", "2", "--jobs", "1"],
+    check = subprocess.run([sys.executable, "-m", "book.maintainer.repeat", str(path), "--rounds", "2", "--jobs", "1"],
                            cwd=ROOT, capture_output=True, text=True)
     assert check.returncode == 1, check.stdout
     assert "round 1: PYTHONHASHSEED=1" in check.stdout and "1/1 cells passed" in check.stdout
@@ -82,5 +82,5 @@ def test_a_round_catches_an_output_that_depends_on_the_order_of_a_set(tmp_path):
     (["no-such-folder"], "no-such-folder: no such file or folder"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(arguments, message):
-    done = subprocess.run([sys.executable, "-m", "book.repeat", *arguments], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "book.maintainer.repeat", *arguments], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2 and message in done.stderr.strip().splitlines()[-1], done.stderr

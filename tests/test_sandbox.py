@@ -16,16 +16,18 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import nbformat
-from pathlib import Path
 import pytest
 from nbformat.v4 import new_code_cell
 
 from book import ROOT, SOLUTIONS
-from book.grader import manifest, sandbox
+from book.core import manifest
 
 # Exercise 01's full marks, from the manifest: nothing here depends on its content.
+from book.grader import sandbox
+
 FULL = manifest.find("01").points
 
 EXERCISE = "01-typed-aliases"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from book import ROOT
-from book.install import uv_binary
+from book.maintainer.install import uv_binary
 
 
 def _normal(name: str) -> str:
@@ -88,7 +88,7 @@ def offline_index(tmp_path_factory):
 
 
 def _install(venv: Path, requirements: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "book.install", str(venv), "-r", str(requirements)],
+    return subprocess.run([sys.executable, "-m", "book.maintainer.install", str(venv), "-r", str(requirements)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 
@@ -137,10 +137,10 @@ def test_book_installer_pip_skips_uv(tmp_path, offline_index):
 
 
 def test_a_missing_requirements_file_is_one_line_and_exit_2(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "book.install", str(tmp_path / "venv"), "-r", "nope.txt"],
+    done = subprocess.run([sys.executable, "-m", "book.maintainer.install", str(tmp_path / "venv"), "-r", "nope.txt"],
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1] == "python -m book.install: error: no such requirements file: nope.txt"
+    assert done.stderr.strip().splitlines()[-1] == "python -m book.maintainer.install: error: no such requirements file: nope.txt"
     assert not (tmp_path / "venv").exists()
 
 

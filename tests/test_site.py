@@ -8,7 +8,9 @@ import nbformat
 import pytest
 import yaml
 
-from book import ROOT, SOLUTIONS, release, site
+from book import ROOT, SOLUTIONS
+from book.authoring import release
+from book.site import build as site
 
 SITE = ROOT / "_build" / "html"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
@@ -50,7 +52,7 @@ def test_the_landing_page_introduces_the_course_and_links_the_chapters():
         assert f'href="{doc}.html"' in intro, doc
 
 
-# Said only where the Solutions part is (book/sphinx_edition.py; the class edition's are in
+# Said only where the Solutions part is (book/site/edition.py; the class edition's are in
 # tests/test_site_editions.py).
 FULL_EDITION_ONLY = {"intro": "Solutions are in a separate part at the end: try first.",
                      "chapters/setup": "The solutions are in the last part of the site: try first."}

@@ -12,7 +12,7 @@ NOTEBOOKS = sorted(path.relative_to(ROOT).as_posix() for folder in ("chapters", 
                    for path in (ROOT / folder).glob("*.ipynb"))
 # Written by other hands and reported to them: each is expected to fail until its lines are
 # wrapped, and then to pass (strict), so that it leaves this list. Exercises get their
-# `raise NotImplementedError(...)` stubs from the instruction after BEGIN SOLUTION (book/release.py).
+# `raise NotImplementedError(...)` stubs from the instruction after BEGIN SOLUTION (book/authoring/release.py).
 REPORTED: set[str] = set()
 
 

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 import yaml
-
-from book import ROOT, site
-
 from test_site import CLASS_EDITION_ONLY, FULL_EDITION_ONLY
+
+from book import ROOT
+from book.site import build as site
 
 REPOSITORY = "https://github.com/example/fastapi-di-course"
 BUTTONS = ("use_repository_button", "use_edit_page_button", "use_issues_button")
@@ -125,7 +125,7 @@ def test_each_edition_gets_its_own_tag_and_an_unknown_edition_is_refused():
 
     from sphinx.util.tags import Tags
 
-    from book import sphinx_edition
+    from book.site import edition as sphinx_edition
 
     for edition in ("full", "class"):
         app = SimpleNamespace(tags=Tags())
@@ -140,7 +140,7 @@ def test_each_edition_gets_its_own_tag_and_an_unknown_edition_is_refused():
 def test_stream_chunks_are_joined_as_written_not_line_by_line():
     from nbformat.v4 import new_output
 
-    from book.sphinx_streams import coalesce_streams
+    from book.site.streams import coalesce_streams
 
     chunks = [new_output("stream", name="stdout", text="{'checked out': 6}"),
               new_output("stream", name="stdout", text=" | checked out now: 0\n"),

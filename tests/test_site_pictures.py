@@ -5,7 +5,7 @@ import re
 from xml.etree import ElementTree
 
 from book import drawing
-from book.sphinx_streams import alt_text
+from book.site.streams import alt_text
 
 SVG = "{http://www.w3.org/2000/svg}"
 ROWS = [(0, "endpoint: read_me", "", "endpoint"), (1, "user: get_current_user", "async function", "async-function"),

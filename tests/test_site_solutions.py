@@ -9,7 +9,10 @@ import nbformat
 import pytest
 import yaml
 
-from book import ROOT, SOLUTIONS, release, site, sphinx_edition
+from book import ROOT, SOLUTIONS
+from book.authoring import release
+from book.site import build as site
+from book.site import edition as sphinx_edition
 
 SITE = ROOT / "_build" / "html"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))

@@ -16,7 +16,8 @@ import nbformat
 import pytest
 
 from book import EXERCISES, ROOT, SOLUTIONS
-from book.grader import manifest, summary
+from book.core import manifest
+from book.grader import summary
 from book.grader.model import CheckResult, Result
 from tests.grading.cases import ex_01_typed_aliases as cases
 

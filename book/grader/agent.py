@@ -34,7 +34,7 @@ from book.grader import wire
 
 # What every check needs, imported once before forking; the judge adds what the notebook imports
 # (--warm), so that no check's process imports a library again, and no grade pays for one unused.
-WARM_IMPORTS = ("fastapi", "httpx", "anyio._backends._asyncio", "book.notebooks", "book.apps",
+WARM_IMPORTS = ("fastapi", "httpx", "anyio._backends._asyncio", "book.core.notebooks", "book.apps",
                 "book.dependency_graph", "book.request_trace", "book.grader.probes")
 # What --warm may name: the libraries the course's notebooks use (a name from elsewhere is ignored).
 WARMABLE = {"pydantic": "pydantic", "sqlalchemy": "sqlalchemy.ext.asyncio", "aiosqlite": "aiosqlite",
@@ -200,7 +200,7 @@ class NotebookProcess:
 
     async def op_load(self, message: dict[str, Any]) -> dict[str, Any]:
         """Run the notebook's code cells (not its check cells) as the module `submission`."""
-        from book import notebooks
+        from book.core import notebooks
 
         cells = [notebooks.Cell(cell["index"], cell["source"], frozenset()) for cell in message["cells"]]
         try:
@@ -212,7 +212,7 @@ class NotebookProcess:
 
     async def op_run_all(self, message: dict[str, Any]) -> dict[str, Any]:
         """Every code cell, check cells included, top to bottom: the judge's own run of the notebook."""
-        from book import notebooks
+        from book.core import notebooks
 
         module = types.ModuleType("submission")
         module.__dict__["display"] = notebooks._no_display

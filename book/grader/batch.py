@@ -23,7 +23,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import IO, Any
 
-from book.grader import manifest, render, runner, sandbox
+from book.core import manifest
+from book.grader import render, runner, sandbox
 from book.grader.model import Result
 
 

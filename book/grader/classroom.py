@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from book import CHECKS, EXERCISES, ROOT, SOLUTIONS
-from book.grader import manifest, render, runner, sandbox, workspace
+from book.core import manifest
+from book.grader import render, runner, sandbox, workspace
 from book.grader.model import CheckResult, Result
 
 # Left out of the student repository: the references and every test (hidden checks, tests/grading,
@@ -71,7 +72,7 @@ jobs:
       - name: Install the pinned course
         run: |
           sudo apt-get install -y -qq bubblewrap || echo "no bubblewrap: the runner's machine isolates"
-          python -m book.install .venv -r requirements.txt
+          python -m book.maintainer.install .venv -r requirements.txt
       - name: Fetch the hidden checks (private repository)
         if: vars.BOOK_CHECKS_REPO != ''
         uses: actions/checkout@v4

@@ -7,7 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from book.grader import batch, hints, manifest, render, runner, sandbox, workspace
+from book.core import manifest
+from book.grader import batch, hints, render, runner, sandbox, workspace
 
 
 class UsageError(Exception):

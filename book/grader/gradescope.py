@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from book import CHAPTERS, CHECKS, EXERCISES, ROOT, SOLUTIONS
-from book.grader import intake, manifest, render, runner, sandbox
+from book.core import manifest
+from book.grader import intake, render, runner, sandbox
 from book.grader.model import Result
 
 CONFIG = "gradescope.json"
@@ -63,8 +64,8 @@ fi
 apt-get install -y -qq bubblewrap >/dev/null || echo "setup: bubblewrap not installed; the container isolates"
 cd "$SOURCE"
 "$PYTHON" -m venv /autograder/venv
-# book.install uses only the standard library: uv where it can have it, pip otherwise.
-"$PYTHON" -m book.install /autograder/venv -r requirements.txt
+# book.maintainer.install uses only the standard library: uv where it can have it, pip otherwise.
+"$PYTHON" -m book.maintainer.install /autograder/venv -r requirements.txt
 /autograder/venv/bin/python -c 'import book.grader.runner' && echo "setup: the course is installed"
 """
 

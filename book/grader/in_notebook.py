@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from book import ROOT
-from book.grader import hints, manifest, render
+from book.core import manifest
+from book.grader import hints, render
 from book.grader.model import Result
 
 _RUNS: list[tuple[float, str]] = []  # (when, source) of each cell the kernel ran since book.grade was first used

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from book.grader import manifest
+from book.core import manifest
 from book.grader.model import capped
 
 MAX_BYTES = 20_000_000  # a course notebook is well under 1 MB, outputs included

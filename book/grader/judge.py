@@ -41,7 +41,8 @@ from typing import Any
 import httpx
 import pytest
 
-from book import SOLUTIONS, report_file
+from book import SOLUTIONS
+from book.core import report_file
 from book.grader import sandbox, wire
 from book.grader.checks import AgentSide, CheckFailed
 
@@ -563,7 +564,7 @@ _CELLS: dict[Path, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
 def code_cells(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(the code cells but check cells, every code cell) of a notebook, read here as plain JSON."""
     if path not in _CELLS:
-        from book import notebooks
+        from book.core import notebooks
 
         _CELLS[path] = _cells_of(notebooks.load(path))
     return _CELLS[path]
@@ -577,7 +578,7 @@ def imported_libraries() -> tuple[str, ...]:
 
 
 def _cells_of(nb: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    from book import notebooks
+    from book.core import notebooks
 
     every = [{"index": cell.index, "source": cell.source} for cell in notebooks.code_cells(nb, skip_tags=frozenset())]
     loaded = [{"index": cell.index, "source": cell.source} for cell in notebooks.code_cells(nb)]

@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from book.grader import manifest, runner, workspace
+from book.core import manifest
+from book.grader import runner, workspace
 
 
 @dataclass

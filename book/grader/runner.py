@@ -38,10 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from book import ROOT
-from book.grader import hints, intake, manifest, sandbox
+from book.core import manifest
+from book.core.report_file import ForgedReport, read_report_text
+from book.core.report_file import marks as report_marks
+from book.grader import hints, intake, sandbox
 from book.grader.model import CheckResult, Result, capped
-from book.report_file import ForgedReport, read_report_text
-from book.report_file import marks as report_marks
 
 CELL_TIMEOUT = 10.0  # no cell in a course notebook needs more than a second
 TIME_LIMIT = 120.0  # the whole grading of one submission
@@ -253,7 +254,7 @@ class _Run:
     def _start_visible(self) -> None:
         read_fd, write_fd = os.pipe()
         name = self.exercise.notebook_name
-        common = ["-c", str(GRADING_INI), "--disable-plugin-autoload", "-p", "book.skip_slow_imports",
+        common = ["-c", str(GRADING_INI), "--disable-plugin-autoload", "-p", "book.core.skip_slow_imports",
                   "-p", "book.grader.visible", "-p", "nbval.plugin", "-p", "no:cacheprovider", "-q", "--capture=sys",
                   "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={self.options.cell_timeout:g}",
                   "--book-visible-fd", str(write_fd), "--book-notebook-stdin",
@@ -276,7 +277,7 @@ class _Run:
         read_fd, write_fd = os.pipe()
         limits = self.options.limits
         argv = [sys.executable, "-m", "pytest", str(self.module), "-c", str(GRADING_INI), "--rootdir", str(ROOT),
-                "--confcutdir", str(self.module.parent), "--disable-plugin-autoload", "-p", "book.skip_slow_imports",
+                "--confcutdir", str(self.module.parent), "--disable-plugin-autoload", "-p", "book.core.skip_slow_imports",
                 "-p", "book.grader.judge", "-p", "anyio.pytest_plugin", "-p", "no:cacheprovider", "-q",
                 "--capture=sys", "--book-guard", "--book-later", "--book-warm-imports", self.warm_imports,
                 "--book-report", f"fd:{write_fd}", "--book-seed", str(self.seed),

@@ -34,7 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from book import kernels
+    from book.core import kernels
 
     kernels.use_in_nbval()  # Unix sockets: two kernels started at once cannot collide on a port
     fd = config.getoption("--book-visible-fd")

@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from book.grader import hints, manifest, render, runner
+from book.core import manifest
+from book.grader import hints, render, runner
 from book.grader.model import Result
 
 

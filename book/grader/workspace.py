@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 
 from book import EXERCISES, ROOT
-from book.grader import manifest
+from book.core import manifest
 
 # BOOK_WORKSPACE moves it (the tests use a folder of their own).
 WORKSPACE = Path(os.environ.get("BOOK_WORKSPACE") or ROOT / "workspace")
@@ -48,8 +48,8 @@ def carry_over(exercise: manifest.Exercise, workspace: Path = WORKSPACE, exercis
         return ""
     workspace.mkdir(exist_ok=True)
     shutil.copyfile(tracked, mine)
-    from book import SOLUTIONS, release
-
+    from book import SOLUTIONS
+    from book.authoring import release
     solution = SOLUTIONS / exercise.notebook_name
     if solution.exists():
         tracked.write_text(release.render(solution), encoding="utf-8")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from book.grader import manifest
+from book.core import manifest
 from book.grader.checks import check, expect
 from book.grader.judge import AgentGone, code_cells
 from book.learner_suite import SuiteResult

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from book import CHECKS, SOLUTIONS
-from book.grader.manifest import number_of
+from book.core.manifest import number_of
 from tests.conftest import run_checks
 from tests.grading import cases
 

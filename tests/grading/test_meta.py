@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from book import CHECKS, EXERCISES, ROOT, SOLUTIONS
-from book.grader import manifest
+from book.core import manifest
 
 CHECK_MODULES = sorted(CHECKS.glob("test_*.py"))
 

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from book import SOLUTIONS
-from book.grader.manifest import number_of
+from book.core.manifest import number_of
 from tests.grading import cases
 
 MUTANTS = [entry for case in cases.ALL for entry in case.MUTANTS]

@@ -28,7 +28,7 @@ the place is the learner's job. Outputs and execution counts
 are cleared, cell metadata keeps only tags, and the notebook is marked not to be executed by the
 site build (a starter raises by design).
 
-Release also writes ``exercises/manifest.json`` (book.grader.manifest), the one description of the
+Release also writes ``exercises/manifest.json`` (book.core.manifest), the one description of the
 exercises that the grader, the workspace and progress read.
 """
 
@@ -43,7 +43,7 @@ import nbformat
 import yaml
 
 from book import CHECKS, EXERCISES, ROOT, SOLUTIONS
-from book.grader import manifest
+from book.core import manifest
 
 BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION(?::\s*(?P<instruction>.*?))?\s*$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")

@@ -1,11 +1,11 @@
-"""The suite against the newest releases: ``python -m book.latest`` (what ``make test-latest`` runs).
+"""The suite against the newest releases: ``python -m book.maintainer.latest`` (what ``make test-latest`` runs).
 
 A course rots when the framework moves. This builds a second venv, ``.venv-latest``, with the newest
 releases of the libraries the course teaches (everything else keeps its pin), runs the test suite
 there, and reports which notebooks and checks break, and why, in one line each:
 
-    python -m book.latest            # newest releases
-    python -m book.latest --pre      # pre-releases too (an early warning, not a promise)
+    python -m book.maintainer.latest            # newest releases
+    python -m book.maintainer.latest --pre      # pre-releases too (an early warning, not a promise)
 
 Each chapter's versions line is masked in this run: it names the pinned versions by design.
 The site and browser tests are left out: they test the site built with the pins (make test).
@@ -22,9 +22,9 @@ import sys
 from pathlib import Path
 
 from book import ROOT
-from book.install import install as book_install
-from book.install import venv_python
-from book.junit import Broken, broken
+from book.maintainer.install import install as book_install
+from book.maintainer.install import venv_python
+from book.maintainer.junit import Broken, broken
 
 MOVING = ("fastapi", "starlette", "pydantic", "sqlalchemy", "httpx", "aiosqlite", "fakeredis")
 # Released in step with one of MOVING, so their pins would hold it back.
@@ -92,7 +92,7 @@ def run_suite(jobs: str, venv: Path, out: Path) -> Path:
     """pytest, as make test runs it, in .venv-latest; the JUnit XML it wrote."""
     junit = out / "junit.xml"
     junit.unlink(missing_ok=True)
-    command = [str(venv / "bin" / "python"), "-m", "book.offline", str(venv / "bin" / "python"), "-m", "pytest",
+    command = [str(venv / "bin" / "python"), "-m", "book.maintainer.offline", str(venv / "bin" / "python"), "-m", "pytest",
                "-n", jobs, "--dist", "loadfile", "-q", "--nbval-sanitize-with", str(sanitizer(out)),
                "--junitxml", str(junit), *[f"--ignore={path}" for path in LEFT_OUT]]
     subprocess.run(command, cwd=ROOT)
@@ -112,7 +112,7 @@ def report(versions: dict[str, tuple[str, str]], total: int, problems: list[Brok
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m book.latest", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m book.maintainer.latest", description=__doc__.splitlines()[0])
     parser.add_argument("--pre", action="store_true", help="take pre-releases too")
     parser.add_argument("--jobs", default="auto", help="pytest-xdist workers (default: auto)")
     args = parser.parse_args(argv)

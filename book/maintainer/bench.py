@@ -1,10 +1,10 @@
 """The course's benchmark: how long a learner and a maintainer wait, against the targets.
 
-    python -m book.bench                      # everything, 3 timed runs after a warm-up
-    python -m book.bench --parts grading --exercises 01,10 --runs 5
-    python -m book.bench --compare old.json   # and the change from an earlier run
-    python -m book.bench --parts watch        # make watch: a save to the first report, 01-09
-    python -m book.bench --parts class --class-size 200   # a class of one exercise, --jobs 1 and 2
+    python -m book.maintainer.bench                      # everything, 3 timed runs after a warm-up
+    python -m book.maintainer.bench --parts grading --exercises 01,10 --runs 5
+    python -m book.maintainer.bench --compare old.json   # and the change from an earlier run
+    python -m book.maintainer.bench --parts watch        # make watch: a save to the first report, 01-09
+    python -m book.maintainer.bench --parts class --class-size 200   # a class of one exercise, --jobs 1 and 2
 
 Each figure is the median of the timed runs, with the spread (lowest to highest). Grading is put
 next to two floors measured in the same run: a bare ``pytest --nbval`` of the same notebook (what
@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from book import EXERCISES, ROOT, SOLUTIONS
-from book.grader import manifest
+from book.core import manifest
 
 PARTS = ("setup", "grading", "watch", "site", "test", "batch", "class")
 DEFAULT_OUT = ROOT / "_build" / "bench.json"
@@ -213,7 +213,7 @@ def _wait_for(condition, seconds: float) -> None:
 def site(runs: int) -> list[Figure]:
     notebooks = sum(1 for line in (ROOT / "_toc.yml").read_text(encoding="utf-8").splitlines()
                     if "file:" in line and (ROOT / f"{line.split('file:')[1].strip()}.ipynb").exists())
-    build = python("-m", "book.offline", sys.executable, "-m", "book.site", "--quiet")
+    build = python("-m", "book.maintainer.offline", sys.executable, "-m", "book.site", "--quiet")
     clean_times = []
     for _ in range(runs):
         shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)
@@ -230,7 +230,7 @@ def site(runs: int) -> list[Figure]:
 
 TEST_PARTS = {  # make test, a part at a time (each as make test runs it)
     "release --check": python("-m", "book", "release", "--check"),
-    "site build (cached)": python("-m", "book.offline", sys.executable, "-m", "book.site", "--quiet"),
+    "site build (cached)": python("-m", "book.maintainer.offline", sys.executable, "-m", "book.site", "--quiet"),
     "nbval chapters": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "chapters"),
     "nbval solutions": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "solutions"),
     "site and browser tests": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "tests/test_site.py",
@@ -238,7 +238,7 @@ TEST_PARTS = {  # make test, a part at a time (each as make test runs it)
     "everything else": python("-m", "pytest", "-n", "auto", "--dist", "loadfile", "-q", "tests",
                               "--ignore=tests/test_site.py", "--ignore=tests/test_browser.py",
                               "--ignore=tests/test_site_editions.py"),
-    "nbval round with another seed and time zone": python("-m", "book.offline", sys.executable, "-m", "book.repeat",
+    "nbval round with another seed and time zone": python("-m", "book.maintainer.offline", sys.executable, "-m", "book.maintainer.repeat",
                                                           "--rounds", "1", "--first", "2"),
 }
 
@@ -246,7 +246,7 @@ TEST_PARTS = {  # make test, a part at a time (each as make test runs it)
 def test_suite(runs: int) -> list[Figure]:
     figures = [Figure(f"make test part: {name}", *timed(command, runs=1, warmup=False), 1)
                for name, command in TEST_PARTS.items()]
-    grading_suite = timed(python("-m", "book.offline", sys.executable, "-m", "pytest", "tests/grading", "-n", "auto",
+    grading_suite = timed(python("-m", "book.maintainer.offline", sys.executable, "-m", "pytest", "tests/grading", "-n", "auto",
                                  "--dist", "loadfile", "-q"), runs=1, warmup=False)
     figures.append(Figure("make test-grading (mutants, alternatives, 20 grades)", *grading_suite, 1))
     whole = timed(["make", "test"], runs=1, warmup=False)  # minutes each: once
@@ -308,7 +308,7 @@ def compare(figures: list[Figure], old_path: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m book.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m book.maintainer.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default=",".join(PARTS), help=f"which, of {','.join(PARTS)} (default: all)")
     parser.add_argument("--exercises", default="", help="which exercises to grade, e.g. 01,10 (default: all)")
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each figure (default: 3)")

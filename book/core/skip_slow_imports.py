@@ -1,4 +1,4 @@
-"""Loaded first by pytest (``-p book.skip_slow_imports``): skip one optional import worth 1.5 s.
+"""Loaded first by pytest (``-p book.core.skip_slow_imports``): skip one optional import worth 1.5 s.
 
 nbformat imports jsonschema, which imports ``rfc3987_syntax`` when it is installed (it comes with
 JupyterLab's dependencies) and that builds a parser grammar at import time, in every process that

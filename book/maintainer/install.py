@@ -1,6 +1,6 @@
 """Install the pinned requirements into a venv: with uv where it can be had, else with pip.
 
-    python3 -m book.install .venv -r requirements.txt      # what make book runs (creates .venv)
+    python3 -m book.maintainer.install .venv -r requirements.txt      # what make book runs (creates .venv)
 
 Only the standard library is used, so the machine's Python can run it from the checkout before the
 venv exists. uv is brought from the package registry into ``VENV/.uv``, beside the venv's
@@ -103,7 +103,7 @@ def install(venv: Path, requirements: Sequence[Path], *, constraints: Sequence[P
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m book.install", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m book.maintainer.install", description=__doc__.splitlines()[0])
     parser.add_argument("venv", type=Path, help="the virtual environment (created when missing)")
     parser.add_argument("-r", "--requirement", dest="requirements", type=Path, action="append", required=True,
                         help="a requirements file (repeatable)")

@@ -1,6 +1,6 @@
 """A Sphinx extension: the editions of the site, and solution pages that read as solutions.
 
-book/site.py sets ``course_edition`` ("full" or "class"), and this turns it into a Sphinx tag,
+book/site/build.py sets ``course_edition`` ("full" or "class"), and this turns it into a Sphinx tag,
 ``full_edition`` or ``class_edition``, for the ``only`` directive. The class edition leaves the
 Solutions part out, so a page that points learners to the solutions says so only in the full one:
 
@@ -8,7 +8,7 @@ Solutions part out, so a page that points learners to the solutions says so only
     Solutions are in a separate part at the end: try first.
     ```
 
-A solution notebook is the source its exercise is made from (book/release.py), so it starts with
+A solution notebook is the source its exercise is made from (book/authoring/release.py), so it starts with
 the exercise's title and carries the ``### BEGIN/END SOLUTION`` markers. On the site, a page under
 ``solutions/`` is titled "Solution NN: ..." (tab, sidebar, previous/next, search), opens with a
 box saying it is the reference solution of its exercise, shows its code without the markers, and
@@ -125,7 +125,7 @@ def _search_scorer(app, config) -> None:
 
 
 class GetTheCourse(SphinxDirective):
-    """``{course-get-code}``: how to get the course folder. With ``repository.url`` set (book/site.py
+    """``{course-get-code}``: how to get the course folder. With ``repository.url`` set (book/site/build.py
     passes it as ``course_repository``), the clone command and a link to the repository; without
     it, where the folder comes from instead of a placeholder."""
 

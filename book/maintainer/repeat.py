@@ -1,5 +1,5 @@
 """Every chapter and solution under strict nbval, several rounds in a row, in parallel, each round on a
-different machine setting: ``python -m book.repeat --rounds 3`` (``make repeat``).
+different machine setting: ``python -m book.maintainer.repeat --rounds 3`` (``make repeat``).
 
 A stored output that depends on the time, an address, the order of a set or the machine fails
 sooner or later; this makes it sooner. Each round sets its own PYTHONHASHSEED (the order of a set
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from book import ROOT
-from book.junit import broken
+from book.maintainer.junit import broken
 
 NOTEBOOKS = ["chapters", "solutions"]
 # Far from each other and from UTC, half-hour offsets included.
@@ -53,7 +53,7 @@ def _positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m book.repeat", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m book.maintainer.repeat", description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", default=NOTEBOOKS, help="notebooks or folders (default: chapters solutions)")
     parser.add_argument("--rounds", type=_positive, default=3, help="how many rounds (default 3)")
     parser.add_argument("--jobs", default="auto", help="pytest-xdist workers per round (default: auto)")

@@ -18,7 +18,6 @@ import tempfile
 from jupyter_client.manager import KernelManager
 from traitlets import default
 
-
 SHORT_ENOUGH = 60  # characters of the temporary folder's path; the rest of a socket's path takes ~40
 
 

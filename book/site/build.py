@@ -76,7 +76,7 @@ def class_toc(toc: dict) -> dict:
 
 def solution_titles(toc: dict) -> dict:
     """The table of contents with each solution under the title of its page, "Solution NN: ..."
-    (book/sphinx_edition.py titles the page), rather than a title of its own in _toc.yml."""
+    (book/site/edition.py titles the page), rather than a title of its own in _toc.yml."""
     toc = copy.deepcopy(toc)
 
     def walk(entries: list[dict]) -> None:

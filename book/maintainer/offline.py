@@ -1,4 +1,4 @@
-"""Run a command with no network but loopback: ``python -m book.offline CMD [ARGS...]``.
+"""Run a command with no network but loopback: ``python -m book.maintainer.offline CMD [ARGS...]``.
 
 The build and the tests must not fetch anything. Where the machine allows it (Linux, as root or
 with user namespaces), the command runs in a new network namespace whose only interface is
@@ -35,7 +35,7 @@ def isolate() -> str | None:
 
 def main(argv: list[str]) -> int:
     if not argv:
-        print("usage: python -m book.offline CMD [ARGS...]", file=sys.stderr)
+        print("usage: python -m book.maintainer.offline CMD [ARGS...]", file=sys.stderr)
         return 2
     why = isolate()
     if why:

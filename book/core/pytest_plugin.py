@@ -2,7 +2,7 @@
 
 It only makes nbval start its kernels on Unix sockets: two pytest-xdist workers, or a batch graded
 with ``--jobs 2``, that start kernels at the same moment could otherwise be handed the same TCP
-port (book.kernels). The hidden checks have a plugin of their own, loaded by name:
+port (book.core.kernels). The hidden checks have a plugin of their own, loaded by name:
 ``-p book.grader.judge`` (book/grader/judge.py).
 """
 
@@ -15,6 +15,6 @@ import pytest
 
 def pytest_configure(config: pytest.Config) -> None:
     if "nbval.kernel" in sys.modules:  # this run starts kernels: on Unix sockets, which cannot collide
-        from book import kernels
+        from book.core import kernels
 
         kernels.use_in_nbval()

@@ -1,0 +1,1 @@
+"""The author's tools: release exercises from their solutions, execute notebooks in place."""

@@ -1,0 +1,1 @@
+"""The rendered course: the build (``python -m book.site``) and its two Sphinx extensions."""
