@@ -46,9 +46,10 @@ test: $(TEST_INSTALLED) lint
 test-grading: $(TEST_INSTALLED)
 	$(OFFLINE) $(PY) -m pytest tests/grading -n $(JOBS) --dist loadfile
 
-# ruff (lint) and mypy (strict) over the grader, book/grader/, and ruff over the hidden checks.
+# ruff (lint, and the format every file is kept in) and mypy (strict) over all of book/ and tests/.
 lint: $(TEST_INSTALLED)
-	$(VENV)/bin/ruff check book/grader tests/checks
+	$(VENV)/bin/ruff check book tests
+	$(VENV)/bin/ruff format --check book tests
 	$(VENV)/bin/mypy
 
 # Every chapter and solution under strict nbval, ROUNDS rounds in a row, each with its own hash

@@ -5,8 +5,15 @@ out in full in each notebook.
 """
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from book.core import skip_slow_imports  # noqa: F401  (before anything imports nbformat)
+
+if TYPE_CHECKING:  # what __getattr__ gives, for type checkers
+    from book.dependency_graph import graph
+    from book.grader.in_notebook import grade
+    from book.learner_suite import run_tests
+    from book.request_trace import trace
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
@@ -14,10 +21,10 @@ EXERCISES = ROOT / "exercises"
 SOLUTIONS = ROOT / "solutions"
 CHECKS = ROOT / "tests" / "checks"
 
-__all__ = ["ROOT", "CHAPTERS", "EXERCISES", "SOLUTIONS", "CHECKS", "graph", "trace", "run_tests", "grade"]
+__all__ = ["CHAPTERS", "CHECKS", "EXERCISES", "ROOT", "SOLUTIONS", "grade", "graph", "run_tests", "trace"]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     # book.graph(app, "GET /x"), await book.trace(app, "GET", "/x"), book.run_tests(globals()) and
     # await book.grade(), imported on first use so that the command line (grading) does not pay
     # for importing FastAPI.

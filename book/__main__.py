@@ -6,23 +6,27 @@ import argparse
 import sys
 from pathlib import Path
 
+from book import ROOT
 from book.authoring import release
 from book.core import manifest
 from book.grader import cli
 
 
-def cmd_release(args) -> int:
+def cmd_release(args: argparse.Namespace) -> int:
     try:
         drafts = frozenset(manifest.number_of(f"{number}-") or number for number in args.draft)
-        changes = (release.plan(drafts=drafts, toc=release.TOC) if args.check
-                   else release.release(drafts=drafts, toc=release.TOC))
+        changes = (
+            release.plan(drafts=drafts, toc=release.TOC)
+            if args.check
+            else release.release(drafts=drafts, toc=release.TOC)
+        )
     except (release.MarkerError, manifest.ManifestError) as exc:
         print(f"release: {exc}", file=sys.stderr)
         return 2
     if args.check:
         if changes:
             for change in changes:
-                print(f"out of date: {change.path.relative_to(release.ROOT)} (would {change.action})")
+                print(f"out of date: {change.path.relative_to(ROOT)} (would {change.action})")
             print("exercises/ is out of date: run `python -m book release`", file=sys.stderr)
             return 1
         print("exercises/ is up to date with solutions/")
@@ -33,7 +37,7 @@ def cmd_release(args) -> int:
     return 0
 
 
-def cmd_execute(args) -> int:
+def cmd_execute(args: argparse.Namespace) -> int:
     from book.authoring.execute import execute_in_place
 
     for path in args.paths:
@@ -51,14 +55,21 @@ def cmd_execute(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m book", description="Tools of the FastAPI dependency injection course.")
+    top = argparse.ArgumentParser(
+        prog="python -m book", description="Tools of the FastAPI dependency injection course."
+    )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("release", help="write exercises/ from solutions/")
     p.add_argument("--check", action="store_true", help="only report whether exercises/ is up to date (exit 1 if not)")
-    p.add_argument("--draft", action="append", default=[], metavar="NN",
-                   help="an exercise (04, 04-fix) whose current version is still being written: replace its "
-                        "fingerprints instead of asking for a new version (never for a version learners have)")
+    p.add_argument(
+        "--draft",
+        action="append",
+        default=[],
+        metavar="NN",
+        help="an exercise (04, 04-fix) whose current version is still being written: replace its "
+        "fingerprints instead of asking for a new version (never for a version learners have)",
+    )
     p.set_defaults(run=cmd_release)
 
     cli.add_commands(commands)

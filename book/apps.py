@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any, Protocol
 
 import httpx
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 BASE_URL = "http://test"
 
 
+class ServedApp(Protocol):
+    """The ASGI app `serving` yields: it also carries the state the lifespan yielded."""
+
+    lifespan_state: Mapping[str, Any]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
+
+
+class _WithState:
+    """Sends each request to the app with its own shallow copy of the lifespan's state."""
+
+    def __init__(self, app: ASGIApp, state: Mapping[str, Any] | None) -> None:
+        self.app = app
+        self.lifespan_state: Mapping[str, Any] = state or {}  # for checks that look at the resources themselves
+        self._state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and self._state:
+            scope = {**scope, "state": dict(self._state)}
+        await self.app(scope, receive, send)
+
+
 @asynccontextmanager
-async def serving(app) -> AsyncIterator:
+async def serving(app: FastAPI) -> AsyncIterator[ServedApp]:
     """Run the app's lifespan around the block; yield an ASGI app to send requests to.
 
     httpx.ASGITransport never runs lifespan, and a state dict yielded by the lifespan does not
@@ -19,14 +44,7 @@ async def serving(app) -> AsyncIterator:
     as uvicorn gives it.
     """
     async with app.router.lifespan_context(app) as state:
-
-        async def with_state(scope, receive, send):
-            if scope["type"] in ("http", "websocket") and state:
-                scope = {**scope, "state": dict(state)}
-            await app(scope, receive, send)
-
-        with_state.lifespan_state = state or {}  # for checks that look at the resources themselves
-        yield with_state
+        yield _WithState(app, state)
 
 
 class RecordingTransport(httpx.AsyncBaseTransport):
@@ -36,13 +54,13 @@ class RecordingTransport(httpx.AsyncBaseTransport):
     learner's code raised, rather than stopping at the exception.
     """
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         errors: list[BaseException] = []
 
-        async def recording(scope, receive, send):
+        async def recording(scope: Scope, receive: Receive, send: Send) -> None:
             try:
                 await self.app(scope, receive, send)
             except Exception as exc:
@@ -56,5 +74,6 @@ class RecordingTransport(httpx.AsyncBaseTransport):
         return response
 
 
-def client(asgi_app) -> httpx.AsyncClient:
+def client(asgi_app: ASGIApp) -> httpx.AsyncClient:
+    """An httpx client that sends its requests to `asgi_app` in-process (see RecordingTransport)."""
     return httpx.AsyncClient(transport=RecordingTransport(asgi_app), base_url=BASE_URL)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import gc
 import inspect
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
+from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant
 from fastapi.security.base import SecurityBase
@@ -26,7 +29,7 @@ class Route:
     path: str
     dependant: Dependant
     levels: dict[int, str]  # id(Depends) -> "app", "include_router", "router" or "decorator"
-    dependencies: list  # the route's dependencies=[...] (all levels), in the order FastAPI runs them
+    dependencies: list[Any]  # the route's dependencies=[...] (all levels), in the order FastAPI runs them
 
 
 @dataclass
@@ -47,7 +50,7 @@ class Node:
     overridden_by: str = ""
     children: list[Node] = field(default_factory=list)
 
-    def walk(self, depth: int = 0):
+    def walk(self, depth: int = 0) -> Iterator[tuple[int, Node]]:
         yield depth, self
         for child in self.children:
             yield from child.walk(depth + 1)
@@ -81,7 +84,7 @@ class Graph(drawing.TextAndPicture):
     def nodes(self) -> list[Node]:
         return [node for _, node in self.root.walk()]
 
-    def calls(self, target) -> int:
+    def calls(self, target: object) -> int:
         """How many times one request calls `target` (cache hits not counted)."""
         return sum(1 for node in self.nodes()[1:] if _same_call(node.call, target) and not node.cached)
 
@@ -124,7 +127,7 @@ def _tree_lines(node: Node, prefix: str, last: bool, top: bool = False) -> list[
     return lines
 
 
-def graph(app, route: str) -> Graph:
+def graph(app: FastAPI, route: str) -> Graph:
     """The graph of `route` ("GET /notes": a method and a path as declared, or a concrete path)."""
     method, _, path = route.strip().partition(" ")
     if not path:
@@ -132,18 +135,25 @@ def graph(app, route: str) -> Graph:
     found = find_route(app, method.upper(), path.strip())
     overrides = dict(getattr(app, "dependency_overrides", {}) or {})
     endpoint = found.dependant.call
-    root = Node(name="", call=endpoint, kind=_kind(endpoint), label=_label(endpoint), scope=None,
-                declared="endpoint", params=_params(found.dependant))
+    root = Node(
+        name="",
+        call=endpoint,
+        kind=callable_kind(endpoint),
+        label=callable_label(endpoint),
+        scope=None,
+        declared="endpoint",
+        params=_params(found.dependant),
+    )
     root.children = _children(found.dependant, found, overrides)
     _mark_cache(root)
     return Graph(found, root)
 
 
-def _children(dependant: Dependant, route: Route | None, overrides: dict) -> list[Node]:
-    levels = {}
+def _children(dependant: Dependant, route: Route | None, overrides: dict[Any, Any]) -> list[Node]:
+    levels: dict[int, str] = {}
     if route is not None:
         # FastAPI puts the dependencies=[...] entries first, in order, then the parameters.
-        for depends, sub in zip(route.dependencies, dependant.dependencies):
+        for depends, sub in zip(route.dependencies, dependant.dependencies, strict=False):
             levels[id(sub)] = route.levels.get(id(depends), "decorator")
     return [
         _node(sub, name=sub.name or "", declared=levels.get(id(sub), "parameter"), overrides=overrides)
@@ -151,33 +161,40 @@ def _children(dependant: Dependant, route: Route | None, overrides: dict) -> lis
     ]
 
 
-def _node(dependant: Dependant, *, name: str, declared: str, overrides: dict) -> Node:
+def _node(dependant: Dependant, *, name: str, declared: str, overrides: dict[Any, Any]) -> Node:
     call = dependant.call
     scopes = tuple(dict.fromkeys([*(dependant.parent_oauth_scopes or []), *(dependant.own_oauth_scopes or [])]))
     replacement = overrides.get(call)
     runs = dependant
     if replacement is not None:
         # What FastAPI does per request: analyse the override as a dependency of its own.
-        runs = get_dependant(path=dependant.path or "", call=replacement, name=dependant.name,
-                             parent_oauth_scopes=list(scopes), scope=dependant.scope)
-    declared_scope = dependant.scope or ("request" if "generator" in _kind(call) else "")
+        runs = get_dependant(
+            path=dependant.path or "",
+            call=replacement,
+            name=dependant.name,
+            parent_oauth_scopes=list(scopes),
+            scope=dependant.scope,
+        )
+    declared_scope = dependant.scope or ("request" if "generator" in callable_kind(call) else "")
     node = Node(
         name=name,
         call=call,
-        kind=_kind(runs.call),
-        label=_label(call),
-        scope=dependant.scope or ("request" if "generator" in _kind(runs.call) else None),
+        kind=callable_kind(runs.call),
+        label=callable_label(call),
+        scope=dependant.scope or ("request" if "generator" in callable_kind(runs.call) else None),
         cache_scope=declared_scope,
         declared=declared,
         use_cache=dependant.use_cache,
         scopes=scopes,
         params=_params(runs),
-        overridden_by=_label(replacement) if replacement is not None else "",
+        overridden_by=callable_label(replacement) if replacement is not None else "",
     )
     node.children = _children(runs, None, overrides)
     node.uses_scopes = bool(
-        dependant.own_oauth_scopes or dependant.security_scopes_param_name
-        or isinstance(_target(call), SecurityBase) or any(child.uses_scopes for child in node.children)
+        dependant.own_oauth_scopes
+        or dependant.security_scopes_param_name
+        or isinstance(unwrapped(call), SecurityBase)
+        or any(child.uses_scopes for child in node.children)
     )
     return node
 
@@ -202,9 +219,9 @@ def _hashable(value: object) -> bool:
 
 def _mark_cache(root: Node) -> None:
     """Mark repeats as FastAPI's per-request cache serves them: key = (callable, scopes, yield scope)."""
-    seen: dict[tuple, Node] = {}
+    seen: dict[tuple[object, tuple[str, ...], str], Node] = {}
     # FastAPI resolves children before their parent (post-order), so the first in that order is called.
-    for node in _post_order(root)[:-1]:
+    for node in post_order(root)[:-1]:
         if not node.use_cache:
             continue
         # The callable itself, as FastAPI keys its cache: two equal instances (a frozen dataclass
@@ -218,33 +235,40 @@ def _mark_cache(root: Node) -> None:
             seen[key] = node
 
 
-def _post_order(node: Node) -> list[Node]:
-    order = []
+def post_order(node: Node) -> list[Node]:
+    """The nodes children first, in the order FastAPI resolves them; the root comes last."""
+    order: list[Node] = []
     for child in node.children:
-        order += _post_order(child)
-    return order + [node]
+        order += post_order(child)
+    return [*order, node]
 
 
 def _params(dependant: Dependant) -> tuple[str, ...]:
-    found = []
-    for where, fields in (("path", dependant.path_params), ("query", dependant.query_params),
-                          ("header", dependant.header_params), ("cookie", dependant.cookie_params),
-                          ("body", dependant.body_params)):
+    found: list[str] = []
+    for where, fields in (
+        ("path", dependant.path_params),
+        ("query", dependant.query_params),
+        ("header", dependant.header_params),
+        ("cookie", dependant.cookie_params),
+        ("body", dependant.body_params),
+    ):
         found += [f"{where} {field.alias}" for field in fields]
     return tuple(found)
 
 
-def _target(call):
+def unwrapped(call: object) -> object:
+    """The callable a dependency runs: through functools.partial and decorators' __wrapped__."""
     while isinstance(call, partial):
         call = call.func
-    return inspect.unwrap(call)
+    return inspect.unwrap(call) if callable(call) else call
 
 
-def _kind(call) -> str:
-    target = _target(call)
+def callable_kind(call: object) -> str:
+    """What kind of callable FastAPI sees: "function", "async generator", "class", "instance, generator"..."""
+    target = unwrapped(call)
     if inspect.isclass(target):
         return "class"
-    function = target if inspect.isroutine(target) else getattr(target, "__call__", None)
+    function = target if inspect.isroutine(target) else getattr(target, "__call__", None)  # noqa: B004 (the method)
     prefix = "" if inspect.isroutine(target) else "instance, "
     if inspect.isasyncgenfunction(function):
         return prefix + "async generator"
@@ -255,8 +279,9 @@ def _kind(call) -> str:
     return prefix + "function" if prefix else "function"
 
 
-def _label(call) -> str:
-    target = _target(call)
+def callable_label(call: object) -> str:
+    """How a dependency is shown: its name, or a short repr for an instance."""
+    target = unwrapped(call)
     if inspect.isroutine(target) or inspect.isclass(target):
         return getattr(target, "__name__", repr(target))
     own_repr = type(target).__repr__ is not object.__repr__
@@ -265,10 +290,10 @@ def _label(call) -> str:
     return text if len(text) <= 48 else text[:45] + "..."
 
 
-def find_route(app, method: str, path: str) -> Route:
+def find_route(app: FastAPI, method: str, path: str) -> Route:
     """The route FastAPI would run for `method` and `path`, with where each dependency was declared."""
     app_level = {id(depends): "app" for depends in app.router.dependencies}
-    candidates = []
+    candidates: list[tuple[str, set[str] | None, Any, Dependant, dict[int, str], list[Any]]] = []
     for route in app.router.routes:
         contexts = getattr(route, "effective_route_contexts", None)
         if contexts is not None:  # an included router (FastAPI 0.16x resolves these lazily)
@@ -276,19 +301,30 @@ def find_route(app, method: str, path: str) -> Route:
                 if getattr(context, "dependant", None) is None:
                     continue
                 declared_on_route = list(map(id, context.original_route.dependencies))
-                levels = {key: "include_router" for key in map(id, context.dependencies)
-                          if key not in declared_on_route}
+                levels = {
+                    key: "include_router" for key in map(id, context.dependencies) if key not in declared_on_route
+                }
                 levels.update(dict.fromkeys(declared_on_route, "decorator"))
                 router = _router_of(route, context.original_route)
                 levels.update(dict.fromkeys(map(id, getattr(router, "dependencies", [])), "router"))
                 levels.update(app_level)
-                candidates.append((context.path, context.methods, context.path_regex,
-                                   context.dependant, levels, context.dependencies))
+                candidates.append(
+                    (context.path, context.methods, context.path_regex, context.dependant, levels, context.dependencies)
+                )
         elif getattr(route, "dependant", None) is not None:
-            levels = dict.fromkeys(map(id, route.dependencies), "decorator")
+            analysed: Any = route  # an APIRoute: FastAPI analysed its endpoint
+            levels = dict.fromkeys(map(id, analysed.dependencies), "decorator")
             levels.update(app_level)
-            candidates.append((route.path, route.methods, route.path_regex, route.dependant, levels,
-                               route.dependencies))
+            candidates.append(
+                (
+                    analysed.path,
+                    analysed.methods,
+                    analysed.path_regex,
+                    analysed.dependant,
+                    levels,
+                    analysed.dependencies,
+                )
+            )
     for exact in (True, False):
         for route_path, methods, regex, dependant, levels, dependencies in candidates:
             if method in (methods or ()) and (route_path == path if exact else regex.match(path)):
@@ -297,7 +333,7 @@ def find_route(app, method: str, path: str) -> Route:
     raise LookupError(f"no route {method} {path}; the app has: {', '.join(known) or 'no routes'}")
 
 
-def _router_of(included, original_route):
+def _router_of(included: object, original_route: object) -> Any:
     """The APIRouter the route was declared on (its own dependencies=[...] are "router" level)."""
     router = getattr(getattr(included, "include_context", None), "included_router", None)
     if router is not None and original_route in router.routes:

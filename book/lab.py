@@ -39,12 +39,19 @@ def free_port(host: str, first: int, tries: int = 50) -> int:
 
 def command(host: str, port: int, token: str, as_root: bool) -> list[str]:
     jupyter = Path(sys.executable).with_name("jupyter")
-    return [str(jupyter), "lab", f"--ServerApp.ip={host}", f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={ROOT}",
-            *(["--allow-root"] if as_root else [])]
+    return [
+        str(jupyter),
+        "lab",
+        f"--ServerApp.ip={host}",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={ROOT}",
+        *(["--allow-root"] if as_root else []),
+    ]
 
 
-def wait_until_ready(url: str, server: subprocess.Popen, seconds: float = READY_SECONDS) -> bool:
+def wait_until_ready(url: str, server: subprocess.Popen[bytes], seconds: float = READY_SECONDS) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and server.poll() is None:
         try:
@@ -62,8 +69,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book.lab", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="the address to listen on (0.0.0.0 to reach it from outside a container)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (0.0.0.0 to reach it from outside a container)"
+    )
     parser.add_argument("--port", type=int, default=8888, help="the first port to try (default: 8888)")
     args = parser.parse_args(argv)
     as_root = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -81,8 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         if not wait_until_ready(f"{base}/api/status?token={token}", server):
             print("error: JupyterLab did not start; its messages are above", file=sys.stderr)
             return 1
-        print(f"\n  JupyterLab is ready. Open: {base}/lab?token={token}\n"
-              "  Start with chapters/00-in-process.ipynb. Ctrl-C stops the server.\n", flush=True)
+        print(
+            f"\n  JupyterLab is ready. Open: {base}/lab?token={token}\n"
+            "  Start with chapters/00-in-process.ipynb. Ctrl-C stops the server.\n",
+            flush=True,
+        )
         return server.wait()
     except KeyboardInterrupt:
         return 0

@@ -16,19 +16,25 @@ from __future__ import annotations
 import contextlib
 import inspect
 import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import httpx
+from fastapi import FastAPI
 from starlette.background import BackgroundTask
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from book import apps, drawing
-from book.dependency_graph import Graph, Node, _kind, _label, _post_order, graph
+from book.dependency_graph import Graph, Node, callable_kind, callable_label, graph, post_order
 
 _ONE_AT_A_TIME = threading.Lock()  # the patches are process-wide: never two traces at once
 
 
 @dataclass(frozen=True)
 class Event:
+    """One thing FastAPI did for the request."""
+
     kind: str  # "call", "cached", "endpoint", "returned", "raised", "exit", "response", "task", "lifespan"
     who: str
     detail: str = ""
@@ -36,14 +42,16 @@ class Event:
 
 @dataclass(repr=False)
 class Trace(drawing.TextAndPicture):
+    """What one request did, in order: its events and its response."""
+
     request: str
     graph: Graph
     events: list[Event] = field(default_factory=list)
     response: httpx.Response | None = None
 
-    def calls(self, target) -> int:
+    def calls(self, target: object) -> int:
         """How many times the request called `target` (a dependency, by its callable or its name)."""
-        name = target if isinstance(target, str) else _label(target)
+        name = target if isinstance(target, str) else callable_label(target)
         return sum(1 for event in self.events if event.kind == "call" and event.who == name)
 
     def __str__(self) -> str:
@@ -58,7 +66,7 @@ class Trace(drawing.TextAndPicture):
     def _repr_svg_(self) -> str:
         lanes: list[str] = []
         open_bars: dict[str, list[tuple[str, int]]] = {}  # who -> stack of (lane, start step)
-        marks = []
+        marks: list[tuple[str, int, int, int, str]] = []
 
         def lane_of(name: str) -> int:
             if name not in lanes:
@@ -83,7 +91,9 @@ class Trace(drawing.TextAndPicture):
             elif event.kind == "call" and node is not None and "generator" in node.kind:
                 begin(event.who, step)  # a bar until its teardown (exit)
             elif event.kind == "call":
-                marks.append(("dot", lane_of(event.who), step, step, node.kind.replace(" ", "-") if node else "function"))
+                marks.append(
+                    ("dot", lane_of(event.who), step, step, node.kind.replace(" ", "-") if node else "function")
+                )
             elif event.kind == "exit":
                 end(event.who, step, "generator")
             elif event.kind == "endpoint":
@@ -105,10 +115,10 @@ class Trace(drawing.TextAndPicture):
         return drawing.timeline_svg(str(self).splitlines()[0], lanes or ["(nothing ran)"], steps, marks)
 
     def _node(self, label: str) -> Node | None:
-        return next((node for node in self.graph.nodes()[1:] if _label(node.call) == label), None)
+        return next((node for node in self.graph.nodes()[1:] if callable_label(node.call) == label), None)
 
 
-async def trace(app, method: str, path: str, *, lifespan: bool = False, **request) -> Trace:
+async def trace(app: FastAPI, method: str, path: str, *, lifespan: bool = False, **request: Any) -> Trace:
     """Send one request (httpx keywords: params, headers, json, ...) and record what happened.
 
     With ``lifespan=True`` the app's lifespan runs around the request, as a server would run it.
@@ -120,21 +130,25 @@ async def trace(app, method: str, path: str, *, lifespan: bool = False, **reques
     result = Trace(f"{method} {path}", seen)
     with _ONE_AT_A_TIME, _instrumented(app, seen, recorder):
         async with contextlib.AsyncExitStack() as stack:
-            target = app
+            target: ASGIApp = app
             if lifespan:
                 recorder.add("lifespan", "startup")
                 target = await stack.enter_async_context(apps.serving(app))
                 stack.callback(recorder.add, "lifespan", "shutdown")
             recording = _recording_responses(target, recorder)
             client = await stack.enter_async_context(
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=recording, raise_app_exceptions=False),
-                                  base_url=apps.BASE_URL))
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=recording, raise_app_exceptions=False), base_url=apps.BASE_URL
+                )
+            )
             result.response = await client.request(method, path, **request)
     result.events = _with_cache_hits(recorder.events, seen)
     return result
 
 
 class _Recorder:
+    """The events of one request, as they happen."""
+
     def __init__(self) -> None:
         self.events: list[Event] = []
 
@@ -143,25 +157,27 @@ class _Recorder:
 
 
 @contextlib.contextmanager
-def _instrumented(app, seen: Graph, recorder: _Recorder):
+def _instrumented(app: FastAPI, seen: Graph, recorder: _Recorder) -> Iterator[None]:
     overrides = app.dependency_overrides
     saved = dict(overrides)
     endpoint = seen.route.dependant
     original_endpoint = endpoint.call
     original_task_call = BackgroundTask.__call__
-    wrappers: dict[int, object] = {}
+    wrappers: dict[int, Callable[..., Any]] = {}
     try:
         for node in seen.nodes()[1:]:
-            if id(node.call) not in wrappers:
-                runs = saved.get(node.call, node.call)
-                wrappers[id(node.call)] = _wrapped(runs, _label(node.call), recorder, "call")
-                overrides[node.call] = wrappers[id(node.call)]
-        endpoint.call = _wrapped(original_endpoint, _label(original_endpoint), recorder, "endpoint")
+            call = cast("Callable[..., Any]", node.call)  # a dependency: FastAPI calls it
+            if id(call) not in wrappers:
+                runs = saved.get(call, call)
+                wrappers[id(call)] = _wrapped(runs, callable_label(call), recorder, "call")
+                overrides[call] = wrappers[id(call)]
+        endpoint_call = cast("Callable[..., Any]", original_endpoint)  # a route's endpoint
+        endpoint.call = _wrapped(endpoint_call, callable_label(endpoint_call), recorder, "endpoint")
 
         # Every background task is a Starlette BackgroundTask, however it was scheduled: through
         # FastAPI's BackgroundTasks.add_task, a response's background=..., or Starlette's own.
-        async def run_task(self):
-            name = _label(self.func)
+        async def run_task(self: BackgroundTask) -> None:
+            name = callable_label(self.func)
             recorder.add("task", name, "started")
             try:
                 await original_task_call(self)
@@ -170,20 +186,21 @@ def _instrumented(app, seen: Graph, recorder: _Recorder):
                 raise
             recorder.add("task", name, "finished")
 
-        BackgroundTask.__call__ = run_task
+        BackgroundTask.__call__ = run_task  # type: ignore[method-assign]  # for this request only
         yield
     finally:
-        BackgroundTask.__call__ = original_task_call
+        BackgroundTask.__call__ = original_task_call  # type: ignore[method-assign]  # put back
         endpoint.call = original_endpoint
         overrides.clear()
         overrides.update(saved)
 
 
-def _wrapped(runs, name: str, recorder: _Recorder, kind: str):
+def _wrapped(runs: Callable[..., Any], name: str, recorder: _Recorder, kind: str) -> Callable[..., Any]:
     """A stand-in of the same kind as `runs` (FastAPI decides how to call by kind) that records."""
-    shape = _kind(runs)
+    shape = callable_kind(runs)
     if kind == "endpoint":
-        async def endpoint(*args, **kwargs):
+
+        async def endpoint(*args: Any, **kwargs: Any) -> Any:
             recorder.add("endpoint", name, "called")
             try:
                 value = runs(*args, **kwargs)
@@ -195,7 +212,7 @@ def _wrapped(runs, name: str, recorder: _Recorder, kind: str):
             recorder.add("returned", name)
             return value
 
-        def sync_endpoint(*args, **kwargs):
+        def sync_endpoint(*args: Any, **kwargs: Any) -> Any:
             recorder.add("endpoint", name, "called")
             try:
                 value = runs(*args, **kwargs)
@@ -205,9 +222,10 @@ def _wrapped(runs, name: str, recorder: _Recorder, kind: str):
             recorder.add("returned", name)
             return value
 
-        wrapper = endpoint if "async" in shape else sync_endpoint
+        wrapper: Callable[..., Any] = endpoint if "async" in shape else sync_endpoint
     elif shape.endswith("async generator"):
-        async def wrapper(*args, **kwargs):
+
+        async def async_generator(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
             recorder.add("call", name)
             manager = contextlib.asynccontextmanager(lambda: runs(*args, **kwargs))()
             try:
@@ -217,8 +235,11 @@ def _wrapped(runs, name: str, recorder: _Recorder, kind: str):
                 recorder.add("exit", name, f"after {type(exc).__name__}")
                 raise
             recorder.add("exit", name)
+
+        wrapper = async_generator
     elif shape.endswith("generator"):
-        def wrapper(*args, **kwargs):
+
+        def generator(*args: Any, **kwargs: Any) -> Iterator[Any]:
             recorder.add("call", name)
             manager = contextlib.contextmanager(lambda: runs(*args, **kwargs))()
             try:
@@ -228,23 +249,32 @@ def _wrapped(runs, name: str, recorder: _Recorder, kind: str):
                 recorder.add("exit", name, f"after {type(exc).__name__}")
                 raise
             recorder.add("exit", name)
+
+        wrapper = generator
     elif shape.endswith("async function"):
-        async def wrapper(*args, **kwargs):
+
+        async def async_function(*args: Any, **kwargs: Any) -> Any:
             recorder.add("call", name)
             return await runs(*args, **kwargs)
+
+        wrapper = async_function
     else:
-        def wrapper(*args, **kwargs):
+
+        def function(*args: Any, **kwargs: Any) -> Any:
             recorder.add("call", name)
             return runs(*args, **kwargs)
+
+        wrapper = function
+
     # FastAPI reads the signature (and classifies) through __wrapped__: the parameters stay the same.
-    wrapper.__wrapped__ = runs
+    wrapper.__wrapped__ = runs  # type: ignore[attr-defined]  # a function takes any attribute
     wrapper.__name__ = wrapper.__qualname__ = name
     return wrapper
 
 
-def _recording_responses(app, recorder: _Recorder):
-    async def recording(scope, receive, send):
-        async def sending(message):
+def _recording_responses(app: ASGIApp, recorder: _Recorder) -> ASGIApp:
+    async def recording(scope: Scope, receive: Receive, send: Send) -> None:
+        async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 recorder.add("response", str(message["status"]), "started")
             elif message["type"] == "http.response.body" and not message.get("more_body"):
@@ -265,8 +295,8 @@ def _with_cache_hits(events: list[Event], seen: Graph) -> list[Event]:
     scoped: dict[int, str] = {}  # index of a call -> its yield scope, from the graph
     last = -1
     pointer = 0
-    for node in _post_order(seen.root)[:-1]:
-        label = _label(node.call)
+    for node in post_order(seen.root)[:-1]:
+        label = callable_label(node.call)
         if node.cached:
             placed.append((last, Event("cached", label, f"(for {node.name or 'dependencies=[...]'})")))
         elif pointer < len(calls) and resolving[calls[pointer]].who == label:

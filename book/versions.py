@@ -6,8 +6,13 @@ until the chapter is executed again, so a page never claims versions its outputs
 
 from importlib.metadata import version
 
-LIBRARIES = {"fastapi": "FastAPI", "starlette": "Starlette", "pydantic": "Pydantic", "httpx": "httpx",
-             "sqlalchemy": "SQLAlchemy"}
+LIBRARIES = {
+    "fastapi": "FastAPI",
+    "starlette": "Starlette",
+    "pydantic": "Pydantic",
+    "httpx": "httpx",
+    "sqlalchemy": "SQLAlchemy",
+}
 
 
 def produced_with() -> str:

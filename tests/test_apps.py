@@ -1,6 +1,8 @@
 """book.apps: the app under check runs its lifespan, and its errors become what a client sees."""
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request
@@ -10,9 +12,9 @@ from book import apps
 pytestmark = pytest.mark.anyio
 
 
-def lifespan_app(events):
+def lifespan_app(events: list[str]) -> FastAPI:
     @asynccontextmanager
-    async def lifespan(app):
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, str]]:
         events.append("startup")
         yield {"client": "the shared client"}
         events.append("shutdown")
@@ -20,20 +22,20 @@ def lifespan_app(events):
     app = FastAPI(lifespan=lifespan)
 
     @app.get("/state")
-    async def state(request: Request):
+    async def state(request: Request) -> dict[str, Any]:
         leaked = getattr(request.state, "mine", None)
         request.state.mine = "written by an earlier request"
         return {"client": request.state.client, "leaked": leaked}
 
     @app.get("/boom")
-    async def boom():
+    async def boom() -> None:
         raise ValueError("the learner's bug")
 
     return app
 
 
-async def test_lifespan_runs_around_the_requests_and_each_request_gets_its_own_state():
-    events = []
+async def test_lifespan_runs_around_the_requests_and_each_request_gets_its_own_state() -> None:
+    events: list[str] = []
     app = lifespan_app(events)
     async with apps.serving(app) as asgi_app, apps.client(asgi_app) as client:
         assert events == ["startup"]
@@ -43,8 +45,8 @@ async def test_lifespan_runs_around_the_requests_and_each_request_gets_its_own_s
     assert events == ["startup", "shutdown"]
 
 
-async def test_an_exception_in_the_app_is_a_500_that_remembers_the_error():
+async def test_an_exception_in_the_app_is_a_500_that_remembers_the_error() -> None:
     async with apps.serving(lifespan_app([])) as asgi_app, apps.client(asgi_app) as client:
         response = await client.get("/boom")
     assert response.status_code == 500
-    assert repr(response.extensions["app_error"]) == "ValueError(\"the learner's bug\")"
+    assert repr(response.extensions["app_error"]) == 'ValueError("the learner\'s bug")'

@@ -16,17 +16,22 @@ import os
 import re
 import shutil
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-import nbformat
 import pytest
 import yaml
 
 from book import ROOT, SOLUTIONS
 from book.authoring.release import secret_lines
+from book.core import nbfiles
 from book.site import build as site
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Route
 
 SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -37,8 +42,16 @@ KNOWN_CONSOLE_ERRORS: tuple[str, ...] = ()
 WIDTHS = (1280, 390)  # a laptop, a phone
 SMALLEST_TEXT = 10  # px: no text in a picture is drawn smaller, at either width
 LONGEST_LINE = 88  # characters of code a chapter's code column shows at 1280 px
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
@@ -92,12 +105,12 @@ class Visit:
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
+    def log_message(self, *args: object) -> None:
         pass
 
 
 @pytest.fixture(scope="module")
-def base_url():
+def base_url() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=SITE))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -107,7 +120,7 @@ def base_url():
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as driver:
@@ -149,7 +162,7 @@ MEASURE = """() => {
 }"""
 
 
-def _visit_every_page(browser, base_url, width: int) -> dict[str, Visit]:
+def _visit_every_page(browser: Browser, base_url: str, width: int) -> dict[str, Visit]:
     """Every page of the table of contents, visited once at `width` px, a screenshot of each kept."""
     folder = SCREENSHOTS / str(width)
     folder.mkdir(parents=True, exist_ok=True)
@@ -157,7 +170,7 @@ def _visit_every_page(browser, base_url, width: int) -> dict[str, Visit]:
     seen: dict[str, Visit] = {}
     current: list[Visit] = []
 
-    def refuse_outside(route):
+    def refuse_outside(route: Route) -> None:
         if urlsplit(route.request.url).hostname in LOCAL_HOSTS or route.request.url.startswith(("data:", "blob:")):
             route.continue_()
         else:
@@ -166,7 +179,12 @@ def _visit_every_page(browser, base_url, width: int) -> dict[str, Visit]:
 
     context.route("**/*", refuse_outside)
     page = context.new_page()
-    page.on("console", lambda message: message.type == "error" and current[0].console_errors.append(message.text))
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            current[0].console_errors.append(message.text)
+
+    page.on("console", console)
     page.on("pageerror", lambda error: current[0].console_errors.append(str(error)))
     for name in PAGES:
         visit = Visit(name)
@@ -188,36 +206,37 @@ def _visit_every_page(browser, base_url, width: int) -> dict[str, Visit]:
 
 
 @pytest.fixture(scope="module")
-def visits(browser, base_url) -> dict[str, Visit]:
+def visits(browser: Browser, base_url: str) -> dict[str, Visit]:
     """Every page of the table of contents at 1280 px."""
     return _visit_every_page(browser, base_url, 1280)
 
 
 @pytest.fixture(scope="module")
-def phone_visits(browser, base_url) -> dict[str, Visit]:
+def phone_visits(browser: Browser, base_url: str) -> dict[str, Visit]:
     """Every page of the table of contents at 390 px."""
     return _visit_every_page(browser, base_url, 390)
 
 
 @pytest.fixture(scope="module", params=WIDTHS, ids=[f"{width}px" for width in WIDTHS])
-def sized_visits(request) -> tuple[int, dict[str, Visit]]:
+def sized_visits(request: pytest.FixtureRequest) -> tuple[int, dict[str, Visit]]:
     return request.param, request.getfixturevalue("visits" if request.param == 1280 else "phone_visits")
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_the_page_loads_without_console_errors(visits, name):
-    errors = [error for error in visits[name].console_errors
-              if not any(known in error for known in KNOWN_CONSOLE_ERRORS)]
+def test_the_page_loads_without_console_errors(visits: dict[str, Visit], name: str) -> None:
+    errors = [
+        error for error in visits[name].console_errors if not any(known in error for known in KNOWN_CONSOLE_ERRORS)
+    ]
     assert not errors
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_nothing_the_page_uses_comes_from_another_host(visits, name):
+def test_nothing_the_page_uses_comes_from_another_host(visits: dict[str, Visit], name: str) -> None:
     assert not visits[name].outside_requests
 
 
-def test_no_internal_link_or_image_is_broken(visits, base_url):
-    broken = set()
+def test_no_internal_link_or_image_is_broken(visits: dict[str, Visit], base_url: str) -> None:
+    broken: set[str] = set()
     for visit in visits.values():
         broken.update(f"{visit.page}: image {source}" for source in visit.broken_images)
         for link in visit.links:
@@ -232,43 +251,53 @@ def test_no_internal_link_or_image_is_broken(visits, base_url):
 
 
 @pytest.mark.parametrize("name", CHAPTERS)
-def test_a_chapter_shows_its_executed_outputs_and_pictures(visits, name):
-    notebook = nbformat.read(ROOT / f"{name}.ipynb", as_version=4)
+def test_a_chapter_shows_its_executed_outputs_and_pictures(visits: dict[str, Visit], name: str) -> None:
+    notebook = nbfiles.read(ROOT / f"{name}.ipynb", as_version=4)
     with_outputs = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.get("outputs")]
-    pictures = sum(1 for cell in with_outputs for output in cell.outputs
-                   if {"image/svg+xml", "image/png"} & set(output.get("data", {})))
+    pictures = sum(
+        1
+        for cell in with_outputs
+        for output in cell.outputs
+        if {"image/svg+xml", "image/png"} & set(output.get("data", {}))
+    )
     assert visits[name].outputs >= len(with_outputs) > 0
     assert visits[name].pictures >= pictures
 
 
 @pytest.mark.parametrize("name", EXERCISES)
-def test_an_exercise_page_shows_no_solution_code(visits, name):
-    secrets = secret_lines(nbformat.read(SOLUTIONS / f"{Path(name).name}.ipynb", as_version=4))
+def test_an_exercise_page_shows_no_solution_code(visits: dict[str, Visit], name: str) -> None:
+    secrets = secret_lines(nbfiles.read(SOLUTIONS / f"{Path(name).name}.ipynb", as_version=4))
     shown = sorted(line for line in secrets if line in visits[name].code)
     assert secrets and not shown
 
 
 @pytest.mark.parametrize("name", [page for page in PAGES if (ROOT / f"{page}.ipynb").exists()])
-def test_a_notebook_page_can_be_downloaded(visits, base_url, name):
+def test_a_notebook_page_can_be_downloaded(visits: dict[str, Visit], base_url: str, name: str) -> None:
     wanted = f"{base_url}_sources/{name}.ipynb"
     assert wanted in visits[name].download_links
     assert (SITE / "_sources" / f"{name}.ipynb").exists()
 
 
-def test_with_no_repository_set_no_repository_or_launch_button_is_shown(visits):
+def test_with_no_repository_set_no_repository_or_launch_button_is_shown(visits: dict[str, Visit]) -> None:
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     if (config.get("repository") or {}).get("url"):
         pytest.skip("a repository is set in _config.yml")
     assert not {link for visit in visits.values() for link in visit.repository_links}
 
 
-def test_every_page_has_a_screenshot_for_review_at_both_widths(visits, phone_visits):
-    missing = [f"{width}/{name}" for width in WIDTHS for name in PAGES
-               if not (SCREENSHOTS / str(width) / f"{name.replace('/', '--')}.png").stat().st_size]
+def test_every_page_has_a_screenshot_for_review_at_both_widths(
+    visits: dict[str, Visit], phone_visits: dict[str, Visit]
+) -> None:
+    missing = [
+        f"{width}/{name}"
+        for width in WIDTHS
+        for name in PAGES
+        if not (SCREENSHOTS / str(width) / f"{name.replace('/', '--')}.png").stat().st_size
+    ]
     assert not missing
 
 
-def test_no_page_is_wider_than_the_screen(sized_visits):
+def test_no_page_is_wider_than_the_screen(sized_visits: tuple[int, dict[str, Visit]]) -> None:
     width, seen = sized_visits
     assert not {name: visit.page_width for name, visit in seen.items() if visit.page_width > width}
 
@@ -278,7 +307,7 @@ def smallest_text(svg: Path) -> float:
     return min(sizes, default=SMALLEST_TEXT)
 
 
-def test_no_text_in_a_picture_is_drawn_under_10_px(sized_visits):
+def test_no_text_in_a_picture_is_drawn_under_10_px(sized_visits: tuple[int, dict[str, Visit]]) -> None:
     _, seen = sized_visits
     small = {}
     for name, visit in seen.items():
@@ -291,37 +320,44 @@ def test_no_text_in_a_picture_is_drawn_under_10_px(sized_visits):
     assert any(visit.picture_scales for visit in seen.values()), "no picture measured"
 
 
-def test_every_picture_has_alt_text_saying_what_it_shows(visits):
-    bad = {f"{name}: {source}": alt for name, visit in visits.items() for source, _, alt in visit.picture_scales
-           if not alt or re.fullmatch(r"[\w./-]*\.(svg|png)|[0-9a-f]{16,}", alt)}
+def test_every_picture_has_alt_text_saying_what_it_shows(visits: dict[str, Visit]) -> None:
+    bad = {
+        f"{name}: {source}": alt
+        for name, visit in visits.items()
+        for source, _, alt in visit.picture_scales
+        if not alt or re.fullmatch(r"[\w./-]*\.(svg|png)|[0-9a-f]{16,}", alt)
+    }
     assert not bad
-    assert any(alt.startswith(("GET ", "POST ", "PUT ", "DELETE ", "PATCH "))
-               for visit in visits.values() for _, _, alt in visit.picture_scales)
+    assert any(
+        alt.startswith(("GET ", "POST ", "PUT ", "DELETE ", "PATCH "))
+        for visit in visits.values()
+        for _, _, alt in visit.picture_scales
+    )
 
 
-def test_no_code_is_cut_off(sized_visits):
+def test_no_code_is_cut_off(sized_visits: tuple[int, dict[str, Visit]]) -> None:
     """Code wider than its box scrolls (a phone) rather than being cut."""
     _, seen = sized_visits
     assert not {name: visit.cut_code for name, visit in seen.items() if visit.cut_code}
 
 
 @pytest.mark.parametrize("name", [*CHAPTERS, "chapters/how-grading-works"])
-def test_a_chapters_code_fits_its_column_at_1280_px(visits, name):
+def test_a_chapters_code_fits_its_column_at_1280_px(visits: dict[str, Visit], name: str) -> None:
     assert not visits[name].scrolling_code
 
 
-def test_no_printed_output_is_out_of_sight(sized_visits):
+def test_no_printed_output_is_out_of_sight(sized_visits: tuple[int, dict[str, Visit]]) -> None:
     """Printed output wraps: nothing a cell printed needs a sideways scroll, at either width."""
     _, seen = sized_visits
     assert not {name: visit.scrolling_outputs for name, visit in seen.items() if visit.scrolling_outputs}
 
 
-def test_no_table_needs_a_sideways_scroll_at_1280_px(visits):
+def test_no_table_needs_a_sideways_scroll_at_1280_px(visits: dict[str, Visit]) -> None:
     """On a phone a wide table scrolls inside the column; on a laptop every table fits it."""
     assert not {name: visit.scrolling_tables for name, visit in visits.items() if visit.scrolling_tables}
 
 
-def test_solution_pages_and_their_sidebar_links_are_titled_as_solutions(visits):
+def test_solution_pages_and_their_sidebar_links_are_titled_as_solutions(visits: dict[str, Visit]) -> None:
     solutions = [name for name in PAGES if name.startswith("solutions/")]
     assert solutions
     assert not [visits[name].title for name in solutions if not visits[name].title.startswith("Solution ")]
@@ -329,7 +365,7 @@ def test_solution_pages_and_their_sidebar_links_are_titled_as_solutions(visits):
     assert len(labels) == len(solutions) and all(label.startswith("Solution ") for label in labels)
 
 
-def test_search_finds_depends_and_lands_on_a_chapter(browser, base_url):
+def test_search_finds_depends_and_lands_on_a_chapter(browser: Browser, base_url: str) -> None:
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{base_url}search.html?q=Depends", wait_until="load")
@@ -343,7 +379,7 @@ def test_search_finds_depends_and_lands_on_a_chapter(browser, base_url):
     context.close()
 
 
-def test_search_ranks_an_exercise_before_its_solution(browser, base_url):
+def test_search_ranks_an_exercise_before_its_solution(browser: Browser, base_url: str) -> None:
     """Both carry the exercise's title words; the solution is ranked after (book/site/edition.py)."""
     context = browser.new_context()
     page = context.new_page()

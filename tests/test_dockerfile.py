@@ -11,12 +11,14 @@ import shlex
 import shutil
 import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 
 from book import ROOT, SOLUTIONS
 from book.__main__ import parser
 from book.core import manifest
+from tests.support import output, tail
 
 DOCKERFILE = ROOT / "Dockerfile"
 EXERCISE = manifest.find("01")
@@ -36,7 +38,7 @@ def instructions() -> list[tuple[str, str]]:
     return found
 
 
-def test_the_image_is_python_slim_with_bubblewrap_and_the_pinned_course():
+def test_the_image_is_python_slim_with_bubblewrap_and_the_pinned_course() -> None:
     steps = instructions()
     assert steps[0][0] == "FROM" and "python:3." in steps[0][1] and "-slim" in steps[0][1]
     runs = " ".join(rest for keyword, rest in steps if keyword == "RUN")
@@ -48,7 +50,7 @@ def test_the_image_is_python_slim_with_bubblewrap_and_the_pinned_course():
                 assert (ROOT / source).exists(), f"COPY {source}: not in the course"
 
 
-def test_the_entry_point_is_a_grade_command_the_course_accepts():
+def test_the_entry_point_is_a_grade_command_the_course_accepts() -> None:
     steps = dict(instructions())
     entry, default = json.loads(steps["ENTRYPOINT"]), json.loads(steps["CMD"])
     assert entry[:4] == ["python", "-m", "book", "grade"]
@@ -56,16 +58,19 @@ def test_the_entry_point_is_a_grade_command_the_course_accepts():
     assert str(args.under) == "/submissions" and args.summary is not None and args.csv is not None
 
 
-def test_dockerignore_keeps_what_grading_needs_and_leaves_out_the_rest():
-    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-               if line.strip() and not line.startswith("#")}
+def test_dockerignore_keeps_what_grading_needs_and_leaves_out_the_rest() -> None:
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert {".git", ".venv", "workspace", "_build"} <= ignored
     kept = ("book", "exercises", "solutions", "tests", "tests/checks", "requirements.txt", "constraints.txt")
     assert not ignored & set(kept)
 
 
 def docker_works() -> str:
-    """"" when a Docker daemon answers, or why not."""
+    """ "" when a Docker daemon answers, or why not."""
     if shutil.which("docker") is None:
         return "docker is not installed"
     done = subprocess.run(["docker", "info"], capture_output=True, text=True, timeout=60)
@@ -75,13 +80,13 @@ def docker_works() -> str:
     return ""
 
 
-def test_the_image_builds_and_grades_a_mounted_folder_offline(tmp_path):
+def test_the_image_builds_and_grades_a_mounted_folder_offline(tmp_path: Path) -> None:
     why_not = docker_works()
     if why_not:
         pytest.skip(why_not)
     tag = f"course-grader-test-{uuid.uuid4().hex[:8]}"
     build = subprocess.run(["docker", "build", "-t", tag, str(ROOT)], capture_output=True, text=True, timeout=1800)
-    assert build.returncode == 0, build.stderr[-3000:]
+    assert build.returncode == 0, tail(build.stderr, 3000)
     try:
         learner = tmp_path / "submissions" / "learner1"
         learner.mkdir(parents=True)
@@ -89,10 +94,24 @@ def test_the_image_builds_and_grades_a_mounted_folder_offline(tmp_path):
         out = tmp_path / "out"
         out.mkdir(mode=0o777)
         out.chmod(0o777)  # the image grades as its own user
-        done = subprocess.run(["docker", "run", "--rm", "--network", "none",
-                               "-v", f"{tmp_path / 'submissions'}:/submissions:ro", "-v", f"{out}:/out", tag],
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        done = subprocess.run(
+            [
+                "docker",
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "-v",
+                f"{tmp_path / 'submissions'}:/submissions:ro",
+                "-v",
+                f"{out}:/out",
+                tag,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, output(done)
         with (out / "grades.csv").open(newline="") as stream:
             (row,) = list(csv.DictReader(stream))
         assert int(row["score"]) == int(row["max_score"]) == EXERCISE.points

@@ -5,8 +5,9 @@ instruments cannot drift from the framework they show.
 """
 
 import xml.etree.ElementTree as ElementTree
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, HTTPException, Security
@@ -17,31 +18,31 @@ import book
 pytestmark = pytest.mark.anyio
 
 
-def build_app():
+def build_app() -> tuple[FastAPI, dict[str, int], dict[str, Any]]:
     """A small app with one of everything; `counts` records the real calls."""
     counts: dict[str, int] = {}
 
-    def count(name):
+    def count(name: str) -> None:
         counts[name] = counts.get(name, 0) + 1
 
-    async def get_db():
+    async def get_db() -> AsyncIterator[str]:
         count("get_db")
         yield "db"
 
-    def get_settings():
+    def get_settings() -> str:
         count("get_settings")
         return "settings"
 
-    async def current_user(db: Annotated[str, Depends(get_db)]):
+    async def current_user(db: Annotated[str, Depends(get_db)]) -> str:
         count("current_user")
         return "ada"
 
-    def read_scopes(scopes: SecurityScopes):
+    def read_scopes(scopes: SecurityScopes) -> list[str]:
         count("read_scopes")
         return scopes.scopes
 
     class Pagination:
-        def __init__(self, skip: int = 0):
+        def __init__(self, skip: int = 0) -> None:
             count("Pagination")
             self.skip = skip
 
@@ -49,17 +50,17 @@ def build_app():
     class RequiresRole:
         role: str
 
-        async def __call__(self, user: Annotated[str, Depends(current_user)]):
+        async def __call__(self, user: Annotated[str, Depends(current_user)]) -> str:
             count(f"RequiresRole({self.role})")
             return user
 
-    def verify_key():
+    def verify_key() -> None:
         count("verify_key")
 
-    def audit():
+    def audit() -> None:
         count("audit")
 
-    def send_email():
+    def send_email() -> None:
         count("send_email")
 
     app = FastAPI(dependencies=[Depends(verify_key)])
@@ -73,36 +74,41 @@ def build_app():
         page: Annotated[Pagination, Depends()],
         fresh: Annotated[str, Depends(get_settings, use_cache=False)],
         settings: Annotated[str, Depends(get_settings)],
-        read: Annotated[list, Security(read_scopes, scopes=["read"])],
-        write: Annotated[list, Security(read_scopes, scopes=["write"])],
+        read: Annotated[list[str], Security(read_scopes, scopes=["read"])],
+        write: Annotated[list[str], Security(read_scopes, scopes=["write"])],
         short: Annotated[str, Depends(get_db, scope="function")],
-    ):
+    ) -> dict[str, Any]:
         tasks.add_task(send_email)
         return {"read": read, "write": write}
 
     @app.get("/private")
-    async def private(user: Annotated[str, Depends(current_user)]):
+    async def private(user: Annotated[str, Depends(current_user)]) -> dict[str, str]:
         raise HTTPException(403, "no")
 
-    def refuse():
+    def refuse() -> None:
         raise HTTPException(401, "who are you?", headers={"WWW-Authenticate": "Bearer"})
 
     @app.get("/refused", dependencies=[Depends(refuse)])
-    async def refused(settings: Annotated[str, Depends(get_settings)]):
+    async def refused(settings: Annotated[str, Depends(get_settings)]) -> dict[str, str]:
         return {}
 
     app.include_router(router, prefix="/api", dependencies=[Depends(get_settings)])
-    names = dict(get_db=get_db, get_settings=get_settings, current_user=current_user, Pagination=Pagination,
-                 RequiresRole=RequiresRole)
+    names = dict(
+        get_db=get_db,
+        get_settings=get_settings,
+        current_user=current_user,
+        Pagination=Pagination,
+        RequiresRole=RequiresRole,
+    )
     return app, counts, names
 
 
-def lines(graph):
+def lines(graph: object) -> list[str]:
     """The graph's lines below the endpoint, without the tree drawing."""
     return [line.lstrip(" │├└─") for line in str(graph).splitlines()[2:]]
 
 
-def test_graph_shows_kinds_levels_sharing_and_scopes():
+def test_graph_shows_kinds_levels_sharing_and_scopes() -> None:
     app, _, _ = build_app()
     graph = book.graph(app, "GET /api/team")
     text = str(graph)
@@ -128,11 +134,10 @@ def test_graph_shows_kinds_levels_sharing_and_scopes():
     assert "0x" not in text
 
 
-
-
-async def test_a_trace_counts_what_the_app_counted_and_orders_teardown_around_the_response():
+async def test_a_trace_counts_what_the_app_counted_and_orders_teardown_around_the_response() -> None:
     app, counts, names = build_app()
     trace = await book.trace(app, "GET", "/api/team")
+    assert trace.response is not None
     assert trace.response.status_code == 200
     assert trace.response.json() == {"read": ["read"], "write": ["write"]}
     for name, target in names.items():
@@ -156,10 +161,12 @@ async def test_a_trace_counts_what_the_app_counted_and_orders_teardown_around_th
     assert [event.who for event in cached] == ["get_db", "current_user", "get_db", "get_settings"]
 
 
-async def test_a_trace_leaves_the_app_as_it_found_it():
+async def test_a_trace_leaves_the_app_as_it_found_it() -> None:
     app, counts, names = build_app()
-    def fake_db():
+
+    def fake_db() -> str:
         return "fake"
+
     app.dependency_overrides[names["get_db"]] = fake_db
     before = dict(app.dependency_overrides)
     graph = book.graph(app, "GET /api/team")
@@ -174,9 +181,10 @@ async def test_a_trace_leaves_the_app_as_it_found_it():
     assert "overridden by fake_db" in str(graph)
 
 
-async def test_a_trace_stops_where_a_dependency_refuses():
-    app, counts, names = build_app()
+async def test_a_trace_stops_where_a_dependency_refuses() -> None:
+    app, _, _ = build_app()
     trace = await book.trace(app, "GET", "/refused")
+    assert trace.response is not None
     assert trace.response.status_code == 401
     kinds = [(event.kind, event.who) for event in trace.events]
     assert ("call", "refuse") in kinds
@@ -184,21 +192,22 @@ async def test_a_trace_stops_where_a_dependency_refuses():
     assert not any(kind == "cached" for kind, _ in kinds)
 
 
-async def test_an_endpoint_that_raises_is_recorded_with_the_teardown_that_saw_it():
-    app, counts, names = build_app()
+async def test_an_endpoint_that_raises_is_recorded_with_the_teardown_that_saw_it() -> None:
+    app, _, _ = build_app()
     trace = await book.trace(app, "GET", "/private")
+    assert trace.response is not None
     assert trace.response.status_code == 403
     assert ("raised", "private", "HTTPException") in [(e.kind, e.who, e.detail) for e in trace.events]
     assert ("exit", "get_db", "after HTTPException") in [(e.kind, e.who, e.detail) for e in trace.events]
 
 
-async def test_lifespan_runs_around_a_traced_request_when_asked():
+async def test_lifespan_runs_around_a_traced_request_when_asked() -> None:
     app, _, _ = build_app()
     trace = await book.trace(app, "GET", "/private", lifespan=True)
     assert [e.who for e in trace.events if e.kind == "lifespan"] == ["startup", "shutdown"]
 
 
-async def test_pictures_are_valid_svg_and_the_same_every_time():
+async def test_pictures_are_valid_svg_and_the_same_every_time() -> None:
     app, _, _ = build_app()
     graph = book.graph(app, "GET /api/team")
     first, second = await book.trace(app, "GET", "/api/team"), await book.trace(app, "GET", "/api/team")
@@ -208,7 +217,7 @@ async def test_pictures_are_valid_svg_and_the_same_every_time():
     assert first._repr_svg_() == second._repr_svg_() and str(first) == str(second)
 
 
-def test_an_unknown_route_is_named_with_the_ones_that_exist():
+def test_an_unknown_route_is_named_with_the_ones_that_exist() -> None:
     app, _, _ = build_app()
     with pytest.raises(LookupError, match=r"no route GET /nope; the app has: GET /api/team, GET /private"):
         book.graph(app, "GET /nope")
@@ -218,7 +227,7 @@ def test_an_unknown_route_is_named_with_the_ones_that_exist():
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("how", ["BackgroundTasks.add_task", "a response's background", "Starlette's BackgroundTasks"])
-async def test_a_trace_sees_every_background_task_however_it_was_scheduled(how):
+async def test_a_trace_sees_every_background_task_however_it_was_scheduled(how: str) -> None:
     from fastapi import BackgroundTasks
     from fastapi.responses import JSONResponse
     from starlette.background import BackgroundTask
@@ -232,7 +241,7 @@ async def test_a_trace_sees_every_background_task_however_it_was_scheduled(how):
     app = FastAPI()
 
     @app.post("/signup")
-    async def signup(tasks: BackgroundTasks):
+    async def signup(tasks: BackgroundTasks) -> Any:  # a dict or a JSONResponse: no response model
         if how == "BackgroundTasks.add_task":
             tasks.add_task(send_mail, "ada")
             return {"ok": True}

@@ -1,11 +1,12 @@
 """Hints lead, they do not hand over: a nudge that holds no line of the solution, then a chapter section."""
 
-import nbformat
+from pathlib import Path
+
 import pytest
 
-from book import SOLUTIONS
+from book import CHAPTERS, SOLUTIONS
 from book.authoring import release
-from book.core import manifest
+from book.core import manifest, nbfiles
 from book.grader import hints
 
 EXERCISES = sorted(manifest.load().values(), key=lambda exercise: exercise.number)
@@ -16,40 +17,47 @@ def normal(text: str) -> str:
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.slug)
-def test_no_hint_contains_a_line_of_the_solution(exercise):
-    solution = nbformat.read(SOLUTIONS / exercise.notebook_name, as_version=4)
-    lines = {normal(line) for cell in solution.cells if cell.cell_type == "code"
-             for line in release.solution_lines(cell.source, shortest=20)}
+def test_no_hint_contains_a_line_of_the_solution(exercise: manifest.Exercise) -> None:
+    solution = nbfiles.read(SOLUTIONS / exercise.notebook_name, as_version=4)
+    lines = {
+        normal(line)
+        for cell in solution.cells
+        if cell.cell_type == "code"
+        for line in release.solution_lines(cell.source, shortest=20)
+    }
     for name, _, hint, _ in manifest.declared_checks(exercise.check_module):
         given_away = [line for line in lines if line in normal(hint)]
         assert not given_away, f"{name}: its hint hands over {given_away[0]!r}"
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.slug)
-def test_every_check_has_a_hint_of_its_own(exercise):
+def test_every_check_has_a_hint_of_its_own(exercise: manifest.Exercise) -> None:
     nudges = [declared.hint for declared in manifest.declared_checks(exercise.check_module)]
     assert all(len(hint) >= 40 for hint in nudges), "a hint says where to look, in a sentence at least"
     assert len(set(nudges)) == len(nudges), "two checks share a hint: each failure needs its own lead"
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda exercise: exercise.slug)
-def test_every_check_points_to_a_chapter_section_that_exists(exercise):
+def test_every_check_points_to_a_chapter_section_that_exists(exercise: manifest.Exercise) -> None:
     for declared in manifest.declared_checks(exercise.check_module):
-        assert declared.see, f"{declared.name}: no see=\"NN-chapter.ipynb#section\" to read after the nudge"
+        assert declared.see, f'{declared.name}: no see="NN-chapter.ipynb#section" to read after the nudge'
         assert not hints.missing(declared.see), f"{declared.name}: {hints.missing(declared.see)}"
 
 
-def test_a_check_that_fails_again_shows_where_to_read_and_a_batch_shows_it_at_once(tmp_path):
+def test_a_check_that_fails_again_shows_where_to_read_and_a_batch_shows_it_at_once(tmp_path: Path) -> None:
     from book.grader import render
     from book.grader.model import CheckResult, Result
 
-    pointer = hints.pointer("04-role-checks.ipynb#" + next(iter(hints.headings(hints.CHAPTERS / "04-role-checks.ipynb"))))
+    pointer = hints.pointer("04-role-checks.ipynb#" + next(iter(hints.headings(CHAPTERS / "04-role-checks.ipynb"))))
     assert pointer.startswith("Chapter 04, “") and "(chapters/04-role-checks.ipynb#" in pointer
 
     def graded(failing: set[str]) -> Result:
-        checks = [CheckResult(name, 0 if name in failing else 1, 1, name not in failing, f"{name}: got 500",
-                              "Nudge.", pointer)
-                  for name in ("test_a", "test_b")]
+        checks = [
+            CheckResult(
+                name, 0 if name in failing else 1, 1, name not in failing, f"{name}: got 500", "Nudge.", pointer
+            )
+            for name in ("test_a", "test_b")
+        ]
         return Result(tmp_path / "04-role-checks.ipynb", exercise="04-role-checks", checks=checks)
 
     first = graded({"test_a"})
@@ -67,8 +75,10 @@ def test_a_check_that_fails_again_shows_where_to_read_and_a_batch_shows_it_at_on
     assert "read: Chapter 04" in render.gradescope(again)["tests"][0]["output"]
 
 
-def test_a_pointer_to_nowhere_is_named():
-    assert hints.missing("04-role-checks.ipynb#no-such-heading") == \
-        "'04-role-checks.ipynb#no-such-heading': no heading #no-such-heading in 04-role-checks.ipynb"
+def test_a_pointer_to_nowhere_is_named() -> None:
+    assert (
+        hints.missing("04-role-checks.ipynb#no-such-heading")
+        == "'04-role-checks.ipynb#no-such-heading': no heading #no-such-heading in 04-role-checks.ipynb"
+    )
     assert "not chapter.ipynb#anchor" in hints.missing("04-role-checks")
     assert "no chapter" in hints.missing("99-nothing.ipynb#x")

@@ -4,29 +4,33 @@ from __future__ import annotations
 
 import os
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from book import SOLUTIONS
 from book.grader import sandbox, wire
-from tests.conftest import run_checks
+from tests.support import Entry, run_checks
 
-HEADER = "from book.grader.checks import agent_side, check, expect, expect_response\n\nEXERCISE = \"{exercise}\"\n"
+HEADER = 'from book.grader.checks import agent_side, check, expect, expect_response\n\nEXERCISE = "{exercise}"\n'
 
 
-def checks_module(folder, exercise: str, body: str):
+def checks_module(folder: Path, exercise: str, body: str) -> Path:
     path = folder / f"test_{exercise.replace('-', '_')}.py"
     path.write_text(HEADER.format(exercise=exercise) + textwrap.dedent(body))
     return path
 
 
-def results_of(module, exercise: str, tmp_path, *options: str) -> dict[str, dict]:
+def results_of(module: Path, exercise: str, tmp_path: Path, *options: str) -> dict[str, Entry]:
     found = run_checks(module, [SOLUTIONS / f"{exercise}.ipynb"], tmp_path / "report.jsonl", *options)
     return {result["name"]: result for result in next(iter(found.values()))}
 
 
-def test_probes_override_with_a_recorder_and_count_checked_out_connections(tmp_path):
-    module = checks_module(tmp_path, "02-db-session", '''
+def test_probes_override_with_a_recorder_and_count_checked_out_connections(tmp_path: Path) -> None:
+    module = checks_module(
+        tmp_path,
+        "02-db-session",
+        """
         @check(points=1, hint="-")
         async def test_recorder(nb, client):
             await nb.override_recorder("get_session", None)
@@ -39,13 +43,17 @@ def test_probes_override_with_a_recorder_and_count_checked_out_connections(tmp_p
         async def test_connections(nb, client):
             await client.get("/classes")
             expect(await nb.checked_out() == 0, called="the pool", got="some", expected="none")
-    ''')
+    """,
+    )
     results = results_of(module, "02-db-session", tmp_path)
     assert all(result["passed"] for result in results.values()), results
 
 
-def test_a_learner_process_that_stops_answering_is_killed_and_the_next_check_runs(tmp_path):
-    module = checks_module(tmp_path, "01-typed-aliases", '''
+def test_a_learner_process_that_stops_answering_is_killed_and_the_next_check_runs(tmp_path: Path) -> None:
+    module = checks_module(
+        tmp_path,
+        "01-typed-aliases",
+        """
         @agent_side
         def forever(ctx):
             while True:
@@ -58,15 +66,19 @@ def test_a_learner_process_that_stops_answering_is_killed_and_the_next_check_run
         @check(points=1, hint="-")
         async def test_after_it(client):
             expect_response(await client.get("/about"), status=200)
-    ''')
+    """,
+    )
     results = results_of(module, "01-typed-aliases", tmp_path, "--book-op-timeout", "2")
     assert not results["test_a_hang"]["passed"]
     assert results["test_a_hang"]["message"].startswith("no answer within 2 s"), results["test_a_hang"]
     assert results["test_after_it"]["passed"], results["test_after_it"]
 
 
-def test_an_agent_that_dies_is_started_again_for_the_next_check(tmp_path):
-    module = checks_module(tmp_path, "01-typed-aliases", '''
+def test_an_agent_that_dies_is_started_again_for_the_next_check(tmp_path: Path) -> None:
+    module = checks_module(
+        tmp_path,
+        "01-typed-aliases",
+        """
         @agent_side
         def die(ctx):
             import os
@@ -80,13 +92,14 @@ def test_an_agent_that_dies_is_started_again_for_the_next_check(tmp_path):
         @check(points=1, hint="-")
         async def test_after_it(client):
             expect_response(await client.get("/about"), status=200)
-    ''')
+    """,
+    )
     results = results_of(module, "01-typed-aliases", tmp_path)
     assert not results["test_it_dies"]["passed"]
     assert results["test_after_it"]["passed"], results["test_after_it"]
 
 
-def test_the_wire_takes_only_json_objects_of_bounded_size():
+def test_the_wire_takes_only_json_objects_of_bounded_size() -> None:
     read_fd, write_fd = os.pipe()
     try:
         wire.send(write_fd, {"op": "x", "n": 1})
@@ -107,7 +120,7 @@ def test_the_wire_takes_only_json_objects_of_bounded_size():
         wire.encode({"big": "x" * (wire.MAX_MESSAGE + 1)})
 
 
-def test_without_bubblewrap_inside_a_container_the_container_is_the_isolation(monkeypatch):
+def test_without_bubblewrap_inside_a_container_the_container_is_the_isolation(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sandbox, "_bwrap_works", lambda: "bubblewrap cannot create namespaces here (denied)")
     monkeypatch.setattr(sandbox, "in_container", lambda: True)
     chosen = sandbox.choose(True)

@@ -5,6 +5,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from pathlib import Path
 
 import nbval.kernel
 import pytest
@@ -14,18 +15,23 @@ from book.core import kernels
 pytestmark = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no Unix sockets here")
 
 
-def test_the_course_plugin_makes_nbval_start_kernels_on_unix_sockets():
+def test_the_course_plugin_makes_nbval_start_kernels_on_unix_sockets() -> None:
     assert nbval.kernel.KernelManager is kernels.UnixSocketKernelManager  # done as pytest started
     assert kernels.use_in_nbval()
 
 
-def test_each_kernel_gets_a_folder_of_sockets_and_leaves_nothing_behind(tmp_path):
+def test_each_kernel_gets_a_folder_of_sockets_and_leaves_nothing_behind(tmp_path: Path) -> None:
     started = []
     try:
         for _ in range(2):  # as nbval starts them, through the name it looks up
-            started.append(nbval.kernel.start_new_kernel(kernel_name=nbval.kernel.CURRENT_ENV_KERNEL_NAME,
-                                                         startup_timeout=30, cwd=str(tmp_path),
-                                                         stderr=subprocess.DEVNULL))
+            started.append(
+                nbval.kernel.start_new_kernel(
+                    kernel_name=nbval.kernel.CURRENT_ENV_KERNEL_NAME,
+                    startup_timeout=30,
+                    cwd=str(tmp_path),
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         managers = [manager for manager, _ in started]
         assert [manager.transport for manager in managers] == ["ipc", "ipc"]
         folders = [os.path.dirname(manager.ip) for manager in managers]
@@ -43,7 +49,9 @@ def test_each_kernel_gets_a_folder_of_sockets_and_leaves_nothing_behind(tmp_path
     assert not any(os.path.exists(folder) for folder in folders)
 
 
-def test_under_a_deep_temporary_folder_the_sockets_go_where_their_paths_fit(tmp_path, monkeypatch):
+def test_under_a_deep_temporary_folder_the_sockets_go_where_their_paths_fit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     deep.mkdir(parents=True)
     monkeypatch.setattr(tempfile, "tempdir", str(deep))

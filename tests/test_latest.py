@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import textwrap
-
-import nbformat
+from pathlib import Path
 
 from book import ROOT
+from book.core import nbfiles
 from book.maintainer import latest
 from book.maintainer.junit import broken
 from book.versions import produced_with
+from tests.support import output, pytest_command
 
 
-def test_the_moving_libraries_are_unpinned_and_the_rest_stay_pinned(tmp_path):
+def test_the_moving_libraries_are_unpinned_and_the_rest_stay_pinned(tmp_path: Path) -> None:
     requirements, constraints = latest.write_requirements(tmp_path)
     wanted = requirements.read_text().splitlines()
     assert {"fastapi", "starlette", "pydantic", "sqlalchemy[asyncio]", "httpx", "aiosqlite", "fakeredis"} <= set(wanted)
@@ -26,27 +26,38 @@ def test_the_moving_libraries_are_unpinned_and_the_rest_stay_pinned(tmp_path):
     assert {"nbval", "ipykernel", "jupyter-book"} <= pinned
 
 
-def test_the_versions_line_is_masked_and_nothing_else(tmp_path):
+def test_the_versions_line_is_masked_and_nothing_else(tmp_path: Path) -> None:
     rules = latest.sanitizer(tmp_path).read_text()
-    pattern = re.search(r"regex: (Outputs produced with.*)", rules)[1]
+    found = re.search(r"regex: (Outputs produced with.*)", rules)
+    assert found, rules
+    pattern = found[1]
     assert re.sub(pattern, "X", produced_with()) == "X"
     assert re.sub(pattern, "X", "a note about FastAPI 0.165.0.") == "a note about FastAPI 0.165.0."
     # The chapters' own versions cell prints exactly what the pattern masks.
-    stored = nbformat.read(ROOT / "chapters" / "00-in-process.ipynb", as_version=4).cells[1].outputs[0]
+    stored = nbfiles.read(ROOT / "chapters" / "00-in-process.ipynb", as_version=4).cells[1].outputs[0]
     assert re.sub(pattern, "X", stored["data"]["text/markdown"]) == "*X*"
 
 
-def test_what_broke_is_one_line_each(tmp_path):
-    (tmp_path / "test_sample.py").write_text(textwrap.dedent('''
+def test_what_broke_is_one_line_each(tmp_path: Path) -> None:
+    (tmp_path / "test_sample.py").write_text(
+        textwrap.dedent("""
         def test_fine():
             pass
 
         def test_broken():
             raise ImportError("cannot import name 'Depends' from 'fastapi'")
-    '''))
+    """)
+    )
     junit = tmp_path / "junit.xml"
-    subprocess.run([sys.executable, "-m", "pytest", str(tmp_path / "test_sample.py"), "-q", "-o", "addopts=",
-                    "-p", "no:cacheprovider", "--junitxml", str(junit)], cwd=tmp_path, capture_output=True)
+    done = subprocess.run(
+        pytest_command(
+            str(tmp_path / "test_sample.py"), "-q", "-o", "addopts=", "-p", "no:cacheprovider", "--junitxml", str(junit)
+        ),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, output(done)  # one of the two tests fails
     total, problems = broken(junit)
     assert total == 2 and len(problems) == 1
     assert problems[0].where.endswith("test_broken")

@@ -16,26 +16,28 @@ import importlib
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
-import nbformat
 import pytest
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from book import ROOT, apps
-from book.core import notebooks
+from book.core import nbfiles, notebooks
 
 pytestmark = pytest.mark.anyio
 REQUESTS = 300
 
 
-def watch_pool(engine) -> Counter:
+def watch_pool(engine: AsyncEngine) -> Counter[str]:
     """Counts of checkouts and checkins, and the most connections out at once."""
-    counts = Counter()
+    counts: Counter[str] = Counter()
 
-    def checkout(*args):
+    def checkout(*args: object) -> None:
         counts["out"] += 1
         counts["peak"] = max(counts["peak"], counts["out"] - counts["in"])
 
@@ -44,18 +46,19 @@ def watch_pool(engine) -> Counter:
     return counts
 
 
-async def burst(client: httpx.AsyncClient, requests: list[tuple[str, str, dict]]) -> Counter:
+async def burst(client: httpx.AsyncClient, requests: list[tuple[str, str, dict[str, Any]]]) -> Counter[int]:
     """Send every request at once; the status codes that came back."""
     answers = await asyncio.gather(*(client.request(method, path, **options) for method, path, options in requests))
     return Counter(response.status_code for response in answers)
 
 
 @contextlib.asynccontextmanager
-async def chapter_02(patch: tuple[str, str] | None = None, **engine_options):
+async def chapter_02(patch: tuple[str, str] | None = None, **engine_options: Any) -> AsyncIterator[Any]:
     """Chapter 02's notebook as a module, its app on a database of its own (the chapter's last cell
-    removed the one it used)."""
-    chapter = await notebooks.run(ROOT / "chapters" / "02-db-session.ipynb", module_name="chapter_02_under_load",
-                                  patch=patch)
+    removed the one it used). The module is Any: its names are the notebook's."""
+    chapter: Any = await notebooks.run(
+        ROOT / "chapters" / "02-db-session.ipynb", module_name="chapter_02_under_load", patch=patch
+    )
     with tempfile.TemporaryDirectory() as folder:
         # get_session reads these globals at each request: the chapter's code, on a new database.
         chapter.engine = create_async_engine(f"sqlite+aiosqlite:///{Path(folder) / 'notes.db'}", **engine_options)
@@ -69,12 +72,12 @@ async def chapter_02(patch: tuple[str, str] | None = None, **engine_options):
             sys.modules.pop("chapter_02_under_load", None)
 
 
-def chapter_02_requests() -> list[tuple[str, str, dict]]:
+def chapter_02_requests() -> list[tuple[str, str, dict[str, Any]]]:
     requests = [("POST", "/notes", {"json": {"title": f"note {n % 80}"}}) for n in range(100)]  # 20 duplicates
     return requests + [("GET", f"/notes/{n % 120 + 1}", {}) for n in range(150)] + [("GET", "/notes", {})] * 50
 
 
-async def test_chapter_02_leaves_no_connection_checked_out():
+async def test_chapter_02_leaves_no_connection_checked_out() -> None:
     async with chapter_02() as chapter:
         pool = watch_pool(chapter.engine)
         transport = httpx.ASGITransport(app=chapter.app)
@@ -87,13 +90,13 @@ async def test_chapter_02_leaves_no_connection_checked_out():
         assert pool["out"] == pool["in"] >= REQUESTS, pool
 
 
-async def test_a_session_never_closed_is_seen_as_a_leak():
+async def test_a_session_never_closed_is_seen_as_a_leak() -> None:
     """The measure can fail: a get_session that never closes its session leaves connections out."""
     # pool_timeout: a leak exhausts the pool (5 + 10 overflow); later requests fail fast, not after 30 s.
     async with chapter_02(pool_timeout=0.2) as chapter:
         opened = []
 
-        async def leaking_get_session():
+        async def leaking_get_session() -> AsyncIterator[AsyncSession]:
             opened.append(session := chapter.SessionLocal())  # never closed
             yield session
 
@@ -110,9 +113,10 @@ async def test_a_session_never_closed_is_seen_as_a_leak():
 
 
 @pytest.fixture
-def tracker(tmp_path, monkeypatch):
-    """Chapter 12's tracker.py, as the chapter writes it, imported from a folder of its own."""
-    chapter = nbformat.read(ROOT / "chapters" / "12-capstone.ipynb", as_version=4)
+def tracker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Chapter 12's tracker.py, as the chapter writes it, imported from a folder of its own (Any: its names
+    are the chapter's)."""
+    chapter = nbfiles.read(ROOT / "chapters" / "12-capstone.ipynb", as_version=4)
     source = next(cell.source for cell in chapter.cells if cell.source.startswith("%%writefile tracker.py"))
     (tmp_path / "tracker.py").write_text(source.split("\n", 1)[1], encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -121,22 +125,26 @@ def tracker(tmp_path, monkeypatch):
     sys.modules.pop("tracker", None)
 
 
-async def test_chapter_12_leaves_no_connection_out_and_no_client_open(tracker, tmp_path, monkeypatch):
-    engines, caches = [], []
+async def test_chapter_12_leaves_no_connection_out_and_no_client_open(
+    tracker: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engines: list[AsyncEngine] = []
+    caches: list[Any] = []
     real_engine = tracker.create_async_engine
 
-    def recording_engine(*args, **kwargs):
-        engines.append(engine := real_engine(*args, **kwargs))
+    def recording_engine(*args: object, **kwargs: Any) -> AsyncEngine:
+        engine: AsyncEngine = real_engine(*args, **kwargs)
+        engines.append(engine)
         return engine
 
-    class RecordingRedis(tracker.FakeAsyncRedis):
+    class RecordingRedis(tracker.FakeAsyncRedis):  # type: ignore[misc]  # the chapter's class, known at run time
         closed = False
 
-        def __init__(self, *args, **kwargs):
+        def __init__(self, *args: object, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             caches.append(self)
 
-        async def aclose(self, *args, **kwargs):
+        async def aclose(self, *args: object, **kwargs: Any) -> None:
             RecordingRedis.closed = True
             await super().aclose(*args, **kwargs)
 
@@ -151,12 +159,16 @@ async def test_chapter_12_leaves_no_connection_out_and_no_client_open(tracker, t
             acme, globex = tracker.Org(name="Acme"), tracker.Org(name="Globex")
             session.add_all([acme, globex])
             await session.flush()
-            session.add_all([tracker.User(org_id=acme.id, name="ada", role="admin", token_hash=tracker.hash_token("ada")),
-                             tracker.User(org_id=acme.id, name="bob", token_hash=tracker.hash_token("bob")),
-                             tracker.User(org_id=globex.id, name="gus", role="admin", token_hash=tracker.hash_token("gus"))])
+            session.add_all(
+                [
+                    tracker.User(org_id=acme.id, name="ada", role="admin", token_hash=tracker.hash_token("ada")),
+                    tracker.User(org_id=acme.id, name="bob", token_hash=tracker.hash_token("bob")),
+                    tracker.User(org_id=globex.id, name="gus", role="admin", token_hash=tracker.hash_token("gus")),
+                ]
+            )
             await session.commit()
 
-        def as_user(token):
+        def as_user(token: str) -> dict[str, dict[str, str]]:
             return {"headers": {"Authorization": f"Bearer {token}"}}
 
         requests = [("POST", f"/projects?name=p{n}", as_user("ada")) for n in range(40)]
@@ -170,10 +182,12 @@ async def test_chapter_12_leaves_no_connection_out_and_no_client_open(tracker, t
         assert sum(statuses.values()) == REQUESTS, statuses
         assert statuses == Counter({200: 150, 201: 40, 404: 40, 403: 20, 401: 50}), statuses
         assert pool["peak"] > 1, "the requests never overlapped: not a test of concurrency"
-        assert engine.pool.checkedout() == 0, f"{engine.pool.checkedout()} connections left out"
+        connections = engine.pool
+        assert isinstance(connections, QueuePool), connections
+        assert connections.checkedout() == 0, f"{connections.checkedout()} connections left out"
         assert pool["out"] == pool["in"], pool
 
     # After shutdown: the engine disposed (its pool holds no connection) and the Redis client closed.
-    assert engine.pool.checkedout() == 0 and engine.pool.checkedin() == 0, engine.pool.status()
+    assert connections.checkedout() == 0 and connections.checkedin() == 0, connections.status()
     assert len(caches) == 1 and RecordingRedis.closed, "the lifespan's Redis client was not closed"
     gc.collect()  # an unclosed connection found now is a ResourceWarning, an error in this run

@@ -10,38 +10,35 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
 
 from book import ROOT, SOLUTIONS
-from tests.conftest import run_checks
-from tests.grading.test_mutants import MUTANTS, write_mutant
+from book.core import manifest
+from tests.support import MUTANTS, free_port, mutant, output, pytest_command, run_checks
 
-SERVER = shutil.which("redis-server")
-if SERVER is None and os.environ.get("BOOK_REQUIRE_REDIS"):
+SERVER = shutil.which("redis-server") or ""
+if not SERVER and os.environ.get("BOOK_REQUIRE_REDIS"):
     raise RuntimeError("the real-Redis tests cannot run: redis-server is not installed")
-pytestmark = pytest.mark.skipif(SERVER is None, reason="redis-server is not installed")
+pytestmark = pytest.mark.skipif(not SERVER, reason="redis-server is not installed")
 EXERCISE = "08-redis-cache"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def redis_url(tmp_path_factory):
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A redis-server of its own on 127.0.0.1, with nothing saved to disk; its URL."""
     port = free_port()
     folder = tmp_path_factory.mktemp("redis")
-    server = subprocess.Popen([SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                               "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     try:
         with redis.Redis.from_url(url) as probe:
@@ -61,7 +58,7 @@ def redis_url(tmp_path_factory):
 
 
 @pytest.fixture
-def real_redis(redis_url, monkeypatch):
+def real_redis(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[redis.Redis]:
     """REDIS_URL set for every process started from here, and an empty server; a client to it."""
     monkeypatch.setenv("REDIS_URL", redis_url)
     with redis.Redis.from_url(redis_url, decode_responses=True) as server:
@@ -74,25 +71,34 @@ def commands_served(server: redis.Redis) -> int:
 
 
 @pytest.mark.parametrize("notebook", ["chapters/08-redis-cache.ipynb", f"solutions/{EXERCISE}.ipynb"])
-def test_the_notebook_passes_strict_nbval_against_a_real_redis(notebook, real_redis):
+def test_the_notebook_passes_strict_nbval_against_a_real_redis(notebook: str, real_redis: redis.Redis) -> None:
     before = commands_served(real_redis)
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", notebook],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout[-3000:]
+    run = subprocess.run(
+        pytest_command("-q", "-p", "no:xdist", notebook), cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, output(run, 3000)
     # The cells talked to the real server (fakeredis would leave it untouched).
     assert commands_served(real_redis) - before >= 5
     assert real_redis.keys("v1:*")
 
 
-def test_the_hidden_checks_score_the_same_against_a_real_redis(real_redis, tmp_path):
-    mutants = {mistake: write_mutant(tmp_path / str(number), EXERCISE, replace)
-               for number, (exercise, mistake, replace, _) in enumerate(MUTANTS) if exercise == EXERCISE}
+def test_the_hidden_checks_score_the_same_against_a_real_redis(real_redis: redis.Redis, tmp_path: Path) -> None:
+    mutants = {
+        mistake: mutant(tmp_path / str(number), EXERCISE, replace)
+        for number, (exercise, mistake, replace, _) in enumerate(MUTANTS)
+        if exercise == EXERCISE
+    }
     must_fail = {mistake: names for exercise, mistake, _, names in MUTANTS if exercise == EXERCISE}
     solution = SOLUTIONS / f"{EXERCISE}.ipynb"
     before = commands_served(real_redis)
     # Without the sandbox: its network namespace has no route to the server on the host's loopback.
-    found = run_checks(ROOT / "tests" / "checks" / "test_08_redis_cache.py", [solution, *mutants.values()],
-                       tmp_path / "report.jsonl", "--book-isolation", "none")
+    found = run_checks(
+        manifest.find(EXERCISE).check_module,
+        [solution, *mutants.values()],
+        tmp_path / "report.jsonl",
+        "--book-isolation",
+        "none",
+    )
     assert commands_served(real_redis) - before > 50, "the checks did not use the real server"
     results = found[str(solution)]
     assert results and all(result["passed"] for result in results), [r for r in results if not r["passed"]]

@@ -12,12 +12,13 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from book import ROOT
+from book.core import nbfiles
 
 NOTEBOOKS = sorted([*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("solutions/*.ipynb")])
 VARYING = {
@@ -30,17 +31,21 @@ VARYING = {
 }
 
 
-def outputs(path):
-    for number, cell in enumerate(nbformat.read(path, as_version=4).cells):
+def outputs(path: Path) -> Iterator[tuple[int, str]]:
+    for number, cell in enumerate(nbfiles.read(path, as_version=4).cells):
         for output in cell.get("outputs", []):
-            yield number, output.get("text", "") + "".join(
-                value for value in output.get("data", {}).values() if isinstance(value, str))
+            yield (
+                number,
+                output.get("text", "")
+                + "".join(value for value in output.get("data", {}).values() if isinstance(value, str)),
+            )
 
 
 def written_dates() -> set[str]:
     """Dates the course's code writes out (an exercise's timetable): data, not the day it ran."""
-    sources = [cell.source for path in NOTEBOOKS for cell in nbformat.read(path, as_version=4).cells
-               if cell.cell_type == "code"]
+    sources = [
+        cell.source for path in NOTEBOOKS for cell in nbfiles.read(path, as_version=4).cells if cell.cell_type == "code"
+    ]
     sources += [path.read_text(encoding="utf-8") for path in (ROOT / "tests" / "checks").glob("*.py")]
     return {match[0] for text in sources for match in VARYING["a date"].finditer(text)}
 
@@ -49,26 +54,39 @@ WRITTEN_DATES = written_dates()
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.name}" for p in NOTEBOOKS])
-def test_no_stored_output_varies_between_runs(path):
-    found = [f"cell {number}: {what}: {match[0]!r}" for number, text in outputs(path)
-             for what, pattern in VARYING.items() for match in pattern.finditer(text)
-             if not (what == "a date" and match[0] in WRITTEN_DATES)]
+def test_no_stored_output_varies_between_runs(path: Path) -> None:
+    found = [
+        f"cell {number}: {what}: {match[0]!r}"
+        for number, text in outputs(path)
+        for what, pattern in VARYING.items()
+        for match in pattern.finditer(text)
+        if not (what == "a date" and match[0] in WRITTEN_DATES)
+    ]
     assert not found, found
 
 
-def test_a_round_catches_an_output_that_depends_on_the_order_of_a_set(tmp_path):
+def test_a_round_catches_an_output_that_depends_on_the_order_of_a_set(tmp_path: Path) -> None:
     # Inside the checkout: the course's pytest settings collect notebooks under its root.
     folder = ROOT / "_build" / "test-repeat" / tmp_path.name
     folder.mkdir(parents=True)
     path = folder / "set-order.ipynb"
     words = ["anvil", "rocket", "magnet", "spring", "tunnel", "canvas", "pepper", "button"]
-    nbformat.write(new_notebook(cells=[new_code_cell(f"print(list({set(words)!r}))")]), path)
+    nbfiles.write(nbfiles.new_notebook(cells=[nbfiles.new_code_cell(f"print(list({set(words)!r}))")]), path)
     # Executed as the first round executes it (seed 1), so the second round differs.
-    done = subprocess.run([sys.executable, "-m", "book", "execute", str(path)], cwd=ROOT, capture_output=True,
-                          text=True, env={**os.environ, "PYTHONHASHSEED": "1"})
+    done = subprocess.run(
+        [sys.executable, "-m", "book", "execute", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONHASHSEED": "1"},
+    )
     assert done.returncode == 0, done.stderr
-    check = subprocess.run([sys.executable, "-m", "book.maintainer.repeat", str(path), "--rounds", "2", "--jobs", "1"],
-                           cwd=ROOT, capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-m", "book.maintainer.repeat", str(path), "--rounds", "2", "--jobs", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert check.returncode == 1, check.stdout
     assert "round 1: PYTHONHASHSEED=1" in check.stdout and "1/1 cells passed" in check.stdout
     assert "round 2: PYTHONHASHSEED=2" in check.stdout and "0/1 cells passed" in check.stdout
@@ -77,10 +95,15 @@ def test_a_round_catches_an_output_that_depends_on_the_order_of_a_set(tmp_path):
     shutil.rmtree(folder)
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--rounds", "0"], "0: at least 1"),
-    (["no-such-folder"], "no-such-folder: no such file or folder"),
-])
-def test_bad_arguments_are_one_line_and_exit_2(arguments, message):
-    done = subprocess.run([sys.executable, "-m", "book.maintainer.repeat", *arguments], cwd=ROOT, capture_output=True, text=True)
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--rounds", "0"], "0: at least 1"),
+        (["no-such-folder"], "no-such-folder: no such file or folder"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_2(arguments: list[str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "book.maintainer.repeat", *arguments], cwd=ROOT, capture_output=True, text=True
+    )
     assert done.returncode == 2 and message in done.stderr.strip().splitlines()[-1], done.stderr

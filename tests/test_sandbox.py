@@ -8,7 +8,6 @@ The limits (memory, processes, disk) each end a submission with a reason of its 
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -16,19 +15,17 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell
 
 from book import ROOT, SOLUTIONS
-from book.core import manifest
-
-# Exercise 01's full marks, from the manifest: nothing here depends on its content.
+from book.core import manifest, nbfiles
 from book.grader import sandbox
+from tests.support import Entry, book, submissions
 
-FULL = manifest.find("01").points
+FULL = manifest.find("01").points  # exercise 01's full marks, from the manifest: nothing here depends on its content
 
 EXERCISE = "01-typed-aliases"
 SOLUTION = SOLUTIONS / f"{EXERCISE}.ipynb"
@@ -36,23 +33,24 @@ SOLUTION = SOLUTIONS / f"{EXERCISE}.ipynb"
 _WHY_NOT = sandbox.choose(True)
 if _WHY_NOT.kind != sandbox.SANDBOX and os.environ.get("BOOK_REQUIRE_SANDBOX"):
     raise RuntimeError(f"BOOK_REQUIRE_SANDBOX is set, but there is no sandbox here: {_WHY_NOT}")
-pytestmark = pytest.mark.skipif(_WHY_NOT.kind != sandbox.SANDBOX,
-                                reason=f"no sandbox here ({_WHY_NOT.detail}); apt-get install bubblewrap")
+pytestmark = pytest.mark.skipif(
+    _WHY_NOT.kind != sandbox.SANDBOX, reason=f"no sandbox here ({_WHY_NOT.detail}); apt-get install bubblewrap"
+)
 
 
-def with_first_cell(folder, source: str):
-    notebook = nbformat.read(SOLUTION, as_version=4)
-    notebook.cells.insert(0, new_code_cell(textwrap.dedent(source)))
+def with_first_cell(folder: Path, source: str) -> Path:
+    notebook = nbfiles.read(SOLUTION, as_version=4)
+    notebook.cells.insert(0, nbfiles.new_code_cell(textwrap.dedent(source)))
     folder.mkdir(parents=True)
     path = folder / f"{EXERCISE}.ipynb"
-    nbformat.write(notebook, path)
+    nbfiles.write(notebook, path)
     return path
 
 
-def grade(*args, timeout=600):
-    done = subprocess.run([sys.executable, "-m", "book", "grade", *map(str, args), "--json"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
-    return json.loads(done.stdout)["submissions"]
+def grade(*args: object, timeout: float = 600) -> list[Entry]:
+    """The results of `python -m book grade ARGS --json`, its exit status asserted."""
+    done = book("grade", *args, "--json", timeout=timeout)
+    return submissions(done)
 
 
 class Listener:
@@ -80,8 +78,13 @@ class Listener:
         self.server.close()
 
 
+# the hostile batch: each result, the file written outside, the marker of what it started, the listener, and
+# the mtimes of book/ before (False without a .venv)
+HostileBatch = tuple[dict[str, Entry], Path, str, Listener, bool | list[int]]
+
+
 @pytest.fixture(scope="module")
-def hostile_batch(tmp_path_factory):
+def hostile_batch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostileBatch]:
     root = tmp_path_factory.mktemp("hostile")
     target = root / "written-outside.bin"
     marker = f"sleep {time.time_ns() % 1_000_000}.25"
@@ -106,7 +109,7 @@ def hostile_batch(tmp_path_factory):
             """,
         "edits fastapi in the venv": f"""\
             try:
-                with open({site_packages + '/fastapi/__init__.py'!r}, "a") as library:
+                with open({site_packages + "/fastapi/__init__.py"!r}, "a") as library:
                     library.write("\\nraise SystemExit('sabotaged')\\n")
             except OSError:
                 pass
@@ -141,29 +144,29 @@ def hostile_batch(tmp_path_factory):
     results = grade(*paths, honest, "--jobs", "2")
     time.sleep(1)
     listener.close()
-    yield dict(zip([*attacks, "honest"], results)), target, marker, listener, before
+    yield dict(zip([*attacks, "honest"], results, strict=True)), target, marker, listener, before
     subprocess.run(["pkill", "-f", marker])
 
 
-def test_no_hostile_submission_changes_the_honest_grade(hostile_batch):
+def test_no_hostile_submission_changes_the_honest_grade(hostile_batch: HostileBatch) -> None:
     results, *_ = hostile_batch
     honest = results["honest"]
     assert honest["score"] == honest["max_score"] == FULL, honest
     assert honest["isolation"].startswith("sandbox")
 
 
-def test_killing_everything_in_sight_reaches_only_its_own_sandbox(hostile_batch):
+def test_killing_everything_in_sight_reaches_only_its_own_sandbox(hostile_batch: HostileBatch) -> None:
     results, *_ = hostile_batch
     assert results["kills every process it can see"]["max_score"] == FULL  # graded, with a report, not lost
 
 
-def test_nothing_it_started_outlives_its_grading(hostile_batch):
+def test_nothing_it_started_outlives_its_grading(hostile_batch: HostileBatch) -> None:
     _, _, marker, _, _ = hostile_batch
     found = subprocess.run(["pgrep", "-f", marker], capture_output=True)
     assert found.returncode == 1, "a double-forked helper is still running"
 
 
-def test_the_filesystem_outside_the_sandbox_is_untouched(hostile_batch):
+def test_the_filesystem_outside_the_sandbox_is_untouched(hostile_batch: HostileBatch) -> None:
     results, target, _, _, _ = hostile_batch
     assert not target.exists()
     fastapi_init = next(path for path in sys.path if path.endswith("site-packages")) + "/fastapi/__init__.py"
@@ -171,31 +174,41 @@ def test_the_filesystem_outside_the_sandbox_is_untouched(hostile_batch):
     assert results["edits fastapi in the venv"]["score"] == FULL  # the attempt failed quietly: a plain pass
 
 
-def test_the_network_is_out_of_reach(hostile_batch):
+def test_the_network_is_out_of_reach(hostile_batch: HostileBatch) -> None:
     _, _, _, listener, _ = hostile_batch
     assert listener.connections == 0
 
 
-def test_the_solutions_are_not_visible(hostile_batch):
+def test_the_solutions_are_not_visible(hostile_batch: HostileBatch) -> None:
     results, *_ = hostile_batch
     assert results["reads the solution"]["score"] == FULL  # its own assert: the solution file was not there
 
 
-@pytest.mark.parametrize("source, reason", [
-    ("blob = bytearray(3_000_000_000)", "used more than the memory limit"),
-    ("import subprocess\nkids = [subprocess.Popen(['sleep', '30']) for _ in range(90)]\nimport time\ntime.sleep(20)",
-     "started more than 64 processes"),
-    ("import time\nwith open('/tmp/big', 'wb') as out:\n    for _ in range(400):\n        out.write(b'x' * 1_000_000)\n"
-     "time.sleep(20)", "wrote more than the 256 MB of disk"),
-], ids=["memory", "processes", "disk"])
-def test_each_limit_has_its_own_reason(tmp_path, source, reason):
+@pytest.mark.parametrize(
+    "source, reason",
+    [
+        ("blob = bytearray(3_000_000_000)", "used more than the memory limit"),
+        (
+            "import subprocess\nkids = [subprocess.Popen(['sleep', '30']) for _ in range(90)]\n"
+            "import time\ntime.sleep(20)",
+            "started more than 64 processes",
+        ),
+        (
+            "import time\nwith open('/tmp/big', 'wb') as out:\n    for _ in range(400):\n"
+            "        out.write(b'x' * 1_000_000)\ntime.sleep(20)",
+            "wrote more than the 256 MB of disk",
+        ),
+    ],
+    ids=["memory", "processes", "disk"],
+)
+def test_each_limit_has_its_own_reason(tmp_path: Path, source: str, reason: str) -> None:
     (result,) = grade(with_first_cell(tmp_path / "limit", source), "--time-limit", "60")
     messages = [result["error"], *(check["message"] for check in result["checks"])]
     assert any(reason in message for message in messages), messages
     assert result["score"] < result["max_score"]
 
 
-def test_without_the_sandbox_every_report_says_so(tmp_path):
+def test_without_the_sandbox_every_report_says_so(tmp_path: Path) -> None:
     (result,) = grade(SOLUTION, "--no-sandbox")
     assert result["isolation"] == "none (--no-sandbox)"
     assert result["score"] == FULL

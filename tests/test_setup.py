@@ -22,6 +22,7 @@ import pytest
 
 from book import ROOT
 from book.maintainer.install import uv_binary
+from tests.support import free_port, tail
 
 
 def _normal(name: str) -> str:
@@ -38,7 +39,7 @@ def _pins(path: Path) -> dict[str, str]:
     return pins
 
 
-def test_the_course_venv_holds_exactly_the_pinned_packages():
+def test_the_course_venv_holds_exactly_the_pinned_packages() -> None:
     """Whichever installer filled .venv, it holds constraints.txt's versions and nothing else."""
     installed = {_normal(dist.metadata["Name"]): dist.version for dist in importlib.metadata.distributions()}
     installed.pop("fastapi-di-course", None)
@@ -56,15 +57,22 @@ def _wheel(folder: Path, name: str, version: str, requires: tuple[str, ...] = ()
     dist_info = f"{name}-{version}.dist-info"
     files = {
         f"{name}/__init__.py": f"VERSION = {version!r}\n",
-        f"{dist_info}/METADATA": "\n".join(["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
-                                             *[f"Requires-Dist: {r}" for r in requires]]) + "\n",
+        f"{dist_info}/METADATA": "\n".join(
+            [
+                "Metadata-Version: 2.1",
+                f"Name: {name}",
+                f"Version: {version}",
+                *[f"Requires-Dist: {r}" for r in requires],
+            ]
+        )
+        + "\n",
         f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = []
     for path, text in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
         record.append(f"{path},sha256={digest},{len(text.encode())}")
-    files[f"{dist_info}/RECORD"] = "\n".join(record + [f"{dist_info}/RECORD,,"]) + "\n"
+    files[f"{dist_info}/RECORD"] = "\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n"
     wheel = folder / f"{name}-{version}-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         for path, text in files.items():
@@ -73,7 +81,7 @@ def _wheel(folder: Path, name: str, version: str, requires: tuple[str, ...] = ()
 
 
 @pytest.fixture(scope="module")
-def offline_index(tmp_path_factory):
+def offline_index(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """A folder of two wheels (one needs the other) and a requirements file pinning them."""
     folder = tmp_path_factory.mktemp("wheels")
     _wheel(folder, "tiny_app", "1.0", requires=("tiny_dep==2.0",))
@@ -81,27 +89,44 @@ def offline_index(tmp_path_factory):
     _wheel(folder, "tiny_dep", "3.0")  # a newer release the pin must keep out
     requirements = folder / "requirements.txt"
     requirements.write_text("tiny_app==1.0\n", encoding="utf-8")
-    env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", PIP_FIND_LINKS=str(folder),
-               UV_NO_CACHE="1")
+    env = dict(os.environ, PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", PIP_FIND_LINKS=str(folder), UV_NO_CACHE="1")
     env.pop("BOOK_INSTALLER", None)
     return requirements, env
 
 
-def _install(venv: Path, requirements: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "book.maintainer.install", str(venv), "-r", str(requirements)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+def _install(venv: Path, requirements: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "book.maintainer.install", str(venv), "-r", str(requirements)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _packages(venv: Path) -> dict[str, str]:
     listing = subprocess.run(
-        [str(venv / "bin" / "python"), "-c",
-         "import importlib.metadata as m\nfor d in m.distributions(): print(d.metadata['Name'], d.version)"],
-        cwd=venv, capture_output=True, text=True, check=True).stdout
-    return {_normal(name): version for name, version in (line.split() for line in listing.splitlines())
-            if _normal(name) not in ("pip", "setuptools")}
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import importlib.metadata as m\nfor d in m.distributions(): print(d.metadata['Name'], d.version)",
+        ],
+        cwd=venv,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {
+        _normal(name): version
+        for name, version in (line.split() for line in listing.splitlines())
+        if _normal(name) not in ("pip", "setuptools")
+    }
 
 
-def test_without_uv_pip_installs_the_same_packages_after_a_one_line_note(tmp_path, offline_index):
+def test_without_uv_pip_installs_the_same_packages_after_a_one_line_note(
+    tmp_path: Path, offline_index: tuple[Path, dict[str, str]]
+) -> None:
     requirements, env = offline_index
     # uv cannot be had here (the offline folder has no uv), so pip must take over
     by_pip = _install(tmp_path / "pip-venv", requirements, env)
@@ -112,7 +137,7 @@ def test_without_uv_pip_installs_the_same_packages_after_a_one_line_note(tmp_pat
     assert _packages(tmp_path / "pip-venv") == {"tiny-app": "1.0", "tiny-dep": "2.0"}
 
 
-def test_with_uv_the_venv_is_the_same_as_with_pip(tmp_path, offline_index):
+def test_with_uv_the_venv_is_the_same_as_with_pip(tmp_path: Path, offline_index: tuple[Path, dict[str, str]]) -> None:
     uv = uv_binary(ROOT / ".venv")
     if not uv.exists():
         pytest.skip("the course venv was installed with pip (uv could not be had here)")
@@ -129,23 +154,30 @@ def test_with_uv_the_venv_is_the_same_as_with_pip(tmp_path, offline_index):
     assert not list(venv.glob("lib/python*/site-packages/uv*"))
 
 
-def test_book_installer_pip_skips_uv(tmp_path, offline_index):
+def test_book_installer_pip_skips_uv(tmp_path: Path, offline_index: tuple[Path, dict[str, str]]) -> None:
     requirements, env = offline_index
     done = _install(tmp_path / "venv", requirements, dict(env, BOOK_INSTALLER="pip"))
     assert done.returncode == 0, done.stderr
     assert "installing with pip" in done.stderr and "BOOK_INSTALLER=pip" in done.stderr
 
 
-def test_a_missing_requirements_file_is_one_line_and_exit_2(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "book.maintainer.install", str(tmp_path / "venv"), "-r", "nope.txt"],
-                          cwd=ROOT, capture_output=True, text=True)
+def test_a_missing_requirements_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "book.maintainer.install", str(tmp_path / "venv"), "-r", "nope.txt"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1] == "python -m book.maintainer.install: error: no such requirements file: nope.txt"
+    assert (
+        done.stderr.strip().splitlines()[-1]
+        == "python -m book.maintainer.install: error: no such requirements file: nope.txt"
+    )
     assert not (tmp_path / "venv").exists()
 
 
-def test_a_failing_install_says_so_in_one_line(tmp_path, offline_index):
-    requirements, env = offline_index
+def test_a_failing_install_says_so_in_one_line(tmp_path: Path, offline_index: tuple[Path, dict[str, str]]) -> None:
+    _, env = offline_index
     wanted = tmp_path / "requirements.txt"
     wanted.write_text("tiny_app==9.9\n", encoding="utf-8")
     done = _install(tmp_path / "venv", wanted, dict(env, BOOK_INSTALLER="pip"))
@@ -153,28 +185,27 @@ def test_a_failing_install_says_so_in_one_line(tmp_path, offline_index):
     assert done.stderr.strip().splitlines()[-1].startswith("install: error: the install failed")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def test_make_lab_prints_a_url_that_works_and_stops_cleanly():
-    lab = subprocess.Popen([sys.executable, "-m", "book.lab", "--port", str(_free_port())], cwd=ROOT,
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def test_make_lab_prints_a_url_that_works_and_stops_cleanly() -> None:
+    lab = subprocess.Popen(
+        [sys.executable, "-m", "book.lab", "--port", str(free_port())],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    stdout = lab.stdout
+    assert stdout is not None
     try:
         lines, deadline = [], time.monotonic() + 90
         while time.monotonic() < deadline:
-            line = lab.stdout.readline()
+            line = stdout.readline()
             if not line:
                 break
             lines.append(line)
             if "Open: " in line:
                 break
         url = next((line.split("Open: ")[1].strip() for line in lines if "Open: " in line), None)
-        assert url, f"no URL printed; output: {''.join(lines)[-500:]}"
+        assert url, f"no URL printed; output: {tail(''.join(lines))}"
         if os.geteuid() == 0:
             assert any("passing --allow-root" in line for line in lines), lines
         with urllib.request.urlopen(url.replace("/lab?", "/api/status?"), timeout=10) as answer:
@@ -186,7 +217,8 @@ def test_make_lab_prints_a_url_that_works_and_stops_cleanly():
     finally:
         lab.send_signal(signal.SIGTERM)
         assert lab.wait(timeout=30) == 0
-        lab.stdout.close()
+        stdout.close()
     port = url.split(":")[2].split("/")[0]
-    assert subprocess.run(["pgrep", "-f", f"ServerApp.port={port}"], capture_output=True).returncode == 1, \
+    assert subprocess.run(["pgrep", "-f", f"ServerApp.port={port}"], capture_output=True).returncode == 1, (
         "the JupyterLab server outlived make lab"
+    )

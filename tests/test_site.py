@@ -4,40 +4,45 @@ import html
 import posixpath
 import re
 
-import nbformat
 import pytest
 import yaml
 
 from book import ROOT, SOLUTIONS
 from book.authoring import release
+from book.core import nbfiles
 from book.site import build as site
+from tests.support import CLASS_EDITION_ONLY, FULL_EDITION_ONLY
 
 SITE = ROOT / "_build" / "html"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 
 
 @pytest.fixture(scope="module", autouse=True)
-def built_site():
+def built_site() -> None:
     if not (SITE / "index.html").exists():
         pytest.fail("the site is not built: run `make book` (make test builds it first)", pytrace=False)
 
 
-def page(doc):
+def page(doc: str) -> str:
     return (SITE / f"{doc}.html").read_text(encoding="utf-8")
 
 
-def text_of(doc):
+def text_of(doc: str) -> str:
     """The page as a reader sees its text: tags dropped, entities decoded."""
     return html.unescape(re.sub(r"<[^>]+>", "", page(doc)))
 
 
-def toc_files(caption=None):
+def toc_files(caption: str | None = None) -> list[str]:
     """The pages of the table of contents (of one part), sections included."""
-    return [name for part in TOC["parts"] if caption in (None, part["caption"])
-            for name in site.toc_files({"parts": [part]})[1:]]
+    return [
+        name
+        for part in TOC["parts"]
+        if caption in (None, part["caption"])
+        for name in site.toc_files({"parts": [part]})[1:]
+    ]
 
 
-def test_every_page_in_the_table_of_contents_is_built():
+def test_every_page_in_the_table_of_contents_is_built() -> None:
     for doc in ["intro", *toc_files()]:
         assert (SITE / f"{doc}.html").exists(), doc
 
@@ -45,7 +50,7 @@ def test_every_page_in_the_table_of_contents_is_built():
 NOTEBOOK_CHAPTERS = [doc for doc in toc_files() if doc.startswith("chapters/") and (ROOT / f"{doc}.ipynb").exists()]
 
 
-def test_the_landing_page_introduces_the_course_and_links_the_chapters():
+def test_the_landing_page_introduces_the_course_and_links_the_chapters() -> None:
     intro = page("intro")
     assert "FastAPI dependency injection, hands-on" in intro
     for doc in toc_files("Chapters"):
@@ -54,20 +59,15 @@ def test_the_landing_page_introduces_the_course_and_links_the_chapters():
 
 # Said only where the Solutions part is (book/site/edition.py; the class edition's are in
 # tests/test_site_editions.py).
-FULL_EDITION_ONLY = {"intro": "Solutions are in a separate part at the end: try first.",
-                     "chapters/setup": "The solutions are in the last part of the site: try first."}
-CLASS_EDITION_ONLY = {"intro": "This edition leaves the solutions out"}
-
-
 @pytest.mark.parametrize("doc", sorted(FULL_EDITION_ONLY))
-def test_pages_point_to_the_solutions_part(doc):
+def test_pages_point_to_the_solutions_part(doc: str) -> None:
     assert FULL_EDITION_ONLY[doc] in " ".join(text_of(doc).split())
     assert not any(said in text_of(doc) for said in CLASS_EDITION_ONLY.values())
 
 
 @pytest.mark.parametrize("doc", NOTEBOOK_CHAPTERS)
-def test_chapter_pages_show_the_outputs_of_every_code_cell(doc):
-    notebook = nbformat.read(ROOT / f"{doc}.ipynb", as_version=4)
+def test_chapter_pages_show_the_outputs_of_every_code_cell(doc: str) -> None:
+    notebook = nbfiles.read(ROOT / f"{doc}.ipynb", as_version=4)
     text = text_of(doc)
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
@@ -77,10 +77,12 @@ def test_chapter_pages_show_the_outputs_of_every_code_cell(doc):
 
 
 @pytest.mark.parametrize("doc", [doc for doc in toc_files("Exercises") if doc.startswith("exercises/")])
-def test_exercise_pages_show_the_starter_and_no_solution_code(doc):
+def test_exercise_pages_show_the_starter_and_no_solution_code(doc: str) -> None:
     # The code shown on the page (hints in prose may name a line on purpose).
-    text = "\n".join(html.unescape(re.sub(r"<[^>]+>", "", block)) for block in re.findall(r"<pre>(.*?)</pre>", page(doc), re.S))
-    solution = nbformat.read(SOLUTIONS / f"{doc.split('/')[-1]}.ipynb", as_version=4)
+    text = "\n".join(
+        html.unescape(re.sub(r"<[^>]+>", "", block)) for block in re.findall(r"<pre>(.*?)</pre>", page(doc), re.S)
+    )
+    solution = nbfiles.read(SOLUTIONS / f"{doc.split('/')[-1]}.ipynb", as_version=4)
     # A fix-the-bug exercise shows its app as shipped, bug included, and nothing that points at it.
     fix = solution.metadata["exercise"]["kind"] == "fix"
     assert ("NotImplementedError" in text) != fix and "### BUGGY" not in text
@@ -88,18 +90,21 @@ def test_exercise_pages_show_the_starter_and_no_solution_code(doc):
         assert line not in text, f"{doc}: solution line {line!r} is on the exercise page"
 
 
-def test_solutions_appear_only_in_the_solutions_part():
+def test_solutions_appear_only_in_the_solutions_part() -> None:
     published = set(toc_files())
     for solution in SOLUTIONS.glob("*.ipynb"):
         doc = f"solutions/{solution.stem}"
-        elsewhere = [part["caption"] for part in TOC["parts"] if part["caption"] != "Solutions"
-                     and doc in toc_files(part["caption"])]
+        elsewhere = [
+            part["caption"]
+            for part in TOC["parts"]
+            if part["caption"] != "Solutions" and doc in toc_files(part["caption"])
+        ]
         assert not elsewhere
         assert doc not in published or doc in toc_files("Solutions")
     assert TOC["parts"][-1]["caption"] == "Solutions", "the Solutions part comes last"
 
 
-def test_only_pages_in_the_table_of_contents_are_published():
+def test_only_pages_in_the_table_of_contents_are_published() -> None:
     published = {
         path.relative_to(SITE).with_suffix("").as_posix()
         for path in SITE.rglob("*.html")
@@ -110,10 +115,11 @@ def test_only_pages_in_the_table_of_contents_are_published():
 
 
 @pytest.mark.parametrize("doc", NOTEBOOK_CHAPTERS)
-def test_every_picture_a_chapter_draws_is_on_its_page(doc):
-    notebook = nbformat.read(ROOT / f"{doc}.ipynb", as_version=4)
-    pictures = sum("image/svg+xml" in output.get("data", {}) for cell in notebook.cells
-                   for output in cell.get("outputs", []))
+def test_every_picture_a_chapter_draws_is_on_its_page(doc: str) -> None:
+    notebook = nbfiles.read(ROOT / f"{doc}.ipynb", as_version=4)
+    pictures = sum(
+        "image/svg+xml" in output.get("data", {}) for cell in notebook.cells for output in cell.get("outputs", [])
+    )
     images = re.findall(r'<img[^>]+src="([^"]+\.svg)"', page(doc))
     assert len(images) == pictures
     for source in images:
@@ -121,25 +127,28 @@ def test_every_picture_a_chapter_draws_is_on_its_page(doc):
 
 
 @pytest.mark.parametrize("doc", NOTEBOOK_CHAPTERS)
-def test_every_chapter_page_says_which_versions_its_outputs_were_produced_with(doc):
+def test_every_chapter_page_says_which_versions_its_outputs_were_produced_with(doc: str) -> None:
     from book.versions import produced_with
 
     assert produced_with() in text_of(doc)
 
 
-def test_the_status_page_lists_every_executed_notebook_as_passed():
+def test_the_status_page_lists_every_executed_notebook_as_passed() -> None:
     """By its title (linked), with a word next to the icon, and its run time."""
     rows = {}
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page("chapters/status"), re.S):
         link = re.search(r'href="([^"#]+)\.html"', row)
         if link:
             doc = posixpath.normpath(posixpath.join("chapters", link.group(1)))
-            cells = [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
-                     for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            cells = [
+                " ".join(html.unescape(re.sub(r"<[^>]+>", " ", cell)).split())
+                for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            ]
             rows[doc] = cells
     executed = [doc for doc in toc_files() if (ROOT / f"{doc}.ipynb").exists() and not doc.startswith("exercises/")]
     assert executed and {doc: rows.get(doc, [None, None])[1] for doc in executed} == {
-        doc: "✅ ran without errors" for doc in executed}
+        doc: "✅ ran without errors" for doc in executed
+    }
     for doc in executed:
         title, _, seconds = rows[doc]
         assert "/" not in title and title, doc  # a title, not a path
@@ -148,8 +157,8 @@ def test_the_status_page_lists_every_executed_notebook_as_passed():
 
 
 @pytest.mark.parametrize("doc", NOTEBOOK_CHAPTERS)
-def test_a_downloaded_chapter_says_what_it_needs_to_run_outside_the_course_folder(doc):
-    notebook = nbformat.read(SITE / "_sources" / f"{doc}.ipynb", as_version=4)
+def test_a_downloaded_chapter_says_what_it_needs_to_run_outside_the_course_folder(doc: str) -> None:
+    notebook = nbfiles.read(SITE / "_sources" / f"{doc}.ipynb", as_version=4)
     code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
     if not re.search(r"^\s*(import book\b|from book\b)", code, re.M):
         pytest.skip("this notebook does not use the course's book package")

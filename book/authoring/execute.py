@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 from nbclient import NotebookClient
+
+from book.core import nbfiles
 
 CELL_TIMEOUT = 120
 
 
 def execute_in_place(path: Path) -> None:
-    nb = nbformat.read(path, as_version=4)
+    """Run the notebook at `path` top to bottom in a fresh kernel and save it with its new outputs."""
+    nb = nbfiles.read(path, as_version=4)
     # No timestamps in metadata: re-running an unchanged notebook leaves the file unchanged.
     client = NotebookClient(
         nb,
@@ -26,4 +28,4 @@ def execute_in_place(path: Path) -> None:
     )
     client.execute()
     nb.metadata.pop("widgets", None)
-    nbformat.write(nb, path)
+    nbfiles.write(nb, path)

@@ -38,12 +38,13 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import nbformat
 import yaml
 
 from book import CHECKS, EXERCISES, ROOT, SOLUTIONS
-from book.core import manifest
+from book.core import manifest, nbfiles
+from book.core.nbfiles import NotebookNode
 
 BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION(?::\s*(?P<instruction>.*?))?\s*$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")
@@ -75,7 +76,7 @@ def _stub(indent: str, instruction: str) -> list[str]:
 def stub_source(source: str, *, where: str = "cell") -> str:
     """Replace every solution region in one cell's source by a stub."""
     out: list[str] = []
-    region: re.Match | None = None
+    region: re.Match[str] | None = None
     buggy: list[str] | None = None  # the shipped code of a fix-the-bug region, once ### BUGGY is seen
     for number, line in enumerate(source.splitlines(), start=1):
         begin, end = BEGIN.match(line), END.match(line)
@@ -130,10 +131,11 @@ def solution_lines(source: str, *, shortest: int = 20) -> list[str]:
     return lines
 
 
-def secret_lines(solution: nbformat.NotebookNode) -> set[str]:
+def secret_lines(solution: NotebookNode) -> set[str]:
     """The solution lines an exercise must not show: region code that the given code lacks (not even
     as part of a longer line: the tests look for these as text in the exercise and its page)."""
-    region, given = set(), set()
+    region: set[str] = set()
+    given: set[str] = set()
     for cell in solution.cells:
         if cell.cell_type != "code":
             continue
@@ -143,7 +145,7 @@ def secret_lines(solution: nbformat.NotebookNode) -> set[str]:
     return {line for line in region - given if line not in given_text}
 
 
-def about(meta: dict) -> str:
+def about(meta: dict[str, Any]) -> str:
     """The line under an exercise's title, from its notebook metadata: what it practises, how long it
     takes, and the chapter sections it needs (linked). "" when the metadata says none of it."""
     parts = []
@@ -160,14 +162,14 @@ def about(meta: dict) -> str:
     return " · ".join(parts)
 
 
-def starter(solution: nbformat.NotebookNode, *, name: str = "notebook") -> nbformat.NotebookNode:
+def starter(solution: NotebookNode, *, name: str = "notebook") -> NotebookNode:
     """The exercise notebook made from a solution notebook (with the line `about` writes under its title)."""
-    nb = nbformat.from_dict(solution)
-    header = about(dict((nb.metadata.get("exercise") or {})))
+    nb = nbfiles.from_dict(solution)
+    header = about(dict(nb.metadata.get("exercise") or {}))
     regions = 0
     for index, cell in enumerate(nb.cells, start=1):
         tags = cell.get("metadata", {}).get("tags", [])
-        cell.metadata = nbformat.from_dict({"tags": tags} if tags else {})
+        cell.metadata = nbfiles.from_dict({"tags": tags} if tags else {})
         if cell.cell_type == "code":
             if has_regions(cell.source):
                 regions += 1
@@ -180,35 +182,39 @@ def starter(solution: nbformat.NotebookNode, *, name: str = "notebook") -> nbfor
         raise MarkerError(f"{name}: no ### BEGIN SOLUTION region, so the exercise would be the solution")
     if header:
         title = next((index for index, cell in enumerate(nb.cells) if cell.cell_type == "markdown"), -1)
-        cell = nbformat.v4.new_markdown_cell(header)
+        cell = nbfiles.new_markdown_cell(header)
         cell["id"] = "about-this-exercise"  # fixed, so that release writes the same file every time
         nb.cells.insert(title + 1, cell)
     nb.cells.append(grade_cell(manifest.number_of(name) or "NN"))
     metadata = {key: nb.metadata[key] for key in NOTEBOOK_METADATA_KEPT if key in nb.metadata}
     metadata["mystnb"] = {"execution_mode": "off"}
-    nb.metadata = nbformat.from_dict(metadata)
+    nb.metadata = nbfiles.from_dict(metadata)
     return nb
 
 
 def grade_source(number: str) -> str:
     """The source of exercise `number`'s last cell: grading from the notebook, and the terminal's ways."""
-    return (f"# Save the notebook (Ctrl-S), then run this cell: the hidden checks' report, as\n"
-            f"# `make grade EX={number}` gives it, hints folded. In a terminal, `make watch EX={number}`\n"
-            f"# grades again at every save.\n"
-            "import book\n\n"
-            "await book.grade()")
+    return (
+        f"# Save the notebook (Ctrl-S), then run this cell: the hidden checks' report, as\n"
+        f"# `make grade EX={number}` gives it, hints folded. In a terminal, `make watch EX={number}`\n"
+        f"# grades again at every save.\n"
+        "import book\n\n"
+        "await book.grade()"
+    )
 
 
-def grade_cell(number: str) -> nbformat.NotebookNode:
+def grade_cell(number: str) -> NotebookNode:
     """The exercise's last cell: grading from the notebook (no part of the exercise's version)."""
-    cell = nbformat.v4.new_code_cell(grade_source(number), metadata={"tags": [manifest.GRADE_TAG]})
+    cell = nbfiles.new_code_cell(grade_source(number), metadata={"tags": [manifest.GRADE_TAG]})
     cell["id"] = "grade-this-notebook"
     return cell
 
 
 TOC = ROOT / "_toc.yml"
-TOC_HEADER = ("# The Exercises and Solutions parts are written by `python -m book release` from the manifest:\n"
-              "# each chapter's exercise, with its fix-the-bug exercise beneath it. Edit the other parts here.\n")
+TOC_HEADER = (
+    "# The Exercises and Solutions parts are written by `python -m book release` from the manifest:\n"
+    "# each chapter's exercise, with its fix-the-bug exercise beneath it. Edit the other parts here.\n"
+)
 
 
 def toc_text(toc_source: str, exercises: dict[str, manifest.Exercise]) -> str:
@@ -218,16 +224,17 @@ def toc_text(toc_source: str, exercises: dict[str, manifest.Exercise]) -> str:
     for exercise in manifest.ordered(exercises):
         groups.setdefault(exercise.number[:2], []).append(exercise)
 
-    def entries(folder: str, label: str) -> list[dict]:
+    def entries(folder: str, label: str) -> list[dict[str, Any]]:
         listed = []
         for group in groups.values():
             main, *fixes = sorted(group, key=lambda e: e.kind == "fix")
-            entry: dict = {"file": f"{folder}/{main.slug}"}
+            entry: dict[str, Any] = {"file": f"{folder}/{main.slug}"}
             if main.kind == "fix":
                 entry["title"] = f"{label}Fix the bug: {main.title}"
             if fixes:
-                entry["sections"] = [{"file": f"{folder}/{fix.slug}", "title": f"{label}Fix the bug: {fix.title}"}
-                                     for fix in fixes]
+                entry["sections"] = [
+                    {"file": f"{folder}/{fix.slug}", "title": f"{label}Fix the bug: {fix.title}"} for fix in fixes
+                ]
             listed.append(entry)
         return listed
 
@@ -246,8 +253,13 @@ class Change:
     action: str  # "write" or "remove"
 
 
-def plan(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: Path = CHECKS,
-         drafts: frozenset[str] = frozenset(), toc: Path | None = None) -> list[Change]:
+def plan(
+    solutions: Path = SOLUTIONS,
+    exercises: Path = EXERCISES,
+    checks_dir: Path = CHECKS,
+    drafts: frozenset[str] = frozenset(),
+    toc: Path | None = None,
+) -> list[Change]:
     """What release would change, without changing anything (`toc`: the _toc.yml to keep listing them)."""
     changes = []
     wanted = set()
@@ -265,14 +277,16 @@ def plan(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: P
     text = manifest_text(solutions, exercises, checks_dir, texts, drafts)
     if not target.exists() or target.read_text(encoding="utf-8") != text:
         changes.append(Change(target, "write"))
-    if toc is not None and toc.read_text(encoding="utf-8") != toc_text(toc.read_text(encoding="utf-8"),
-                                                                       manifest.from_json(text)):
+    if toc is not None and toc.read_text(encoding="utf-8") != toc_text(
+        toc.read_text(encoding="utf-8"), manifest.from_json(text)
+    ):
         changes.append(Change(toc, "write"))
     return changes
 
 
-def manifest_text(solutions: Path, exercises: Path, checks_dir: Path, starters: dict[str, str],
-                  drafts: frozenset[str] = frozenset()) -> str:
+def manifest_text(
+    solutions: Path, exercises: Path, checks_dir: Path, starters: dict[str, str], drafts: frozenset[str] = frozenset()
+) -> str:
     """The manifest for these solutions; raises manifest.ManifestError for one that cannot be released."""
     path = exercises / manifest.MANIFEST.name
     previous = manifest.from_json(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -280,12 +294,17 @@ def manifest_text(solutions: Path, exercises: Path, checks_dir: Path, starters: 
 
 
 def render(source: Path) -> str:
-    solution = nbformat.read(source, as_version=4)
-    return nbformat.writes(starter(solution, name=source.name)) + "\n"
+    solution = nbfiles.read(source, as_version=4)
+    return nbfiles.writes(starter(solution, name=source.name)) + "\n"
 
 
-def release(solutions: Path = SOLUTIONS, exercises: Path = EXERCISES, checks_dir: Path = CHECKS,
-            drafts: frozenset[str] = frozenset(), toc: Path | None = None) -> list[Change]:
+def release(
+    solutions: Path = SOLUTIONS,
+    exercises: Path = EXERCISES,
+    checks_dir: Path = CHECKS,
+    drafts: frozenset[str] = frozenset(),
+    toc: Path | None = None,
+) -> list[Change]:
     """Write exercises/ (and `toc`'s exercise parts); `drafts` are exercise numbers whose current
     version is still being written."""
     exercises.mkdir(exist_ok=True)

@@ -117,8 +117,13 @@ def check_cells(nb: dict[str, Any]) -> list[dict[str, Any]]:
 
 def given_cells(nb: dict[str, Any]) -> list[dict[str, Any]]:
     """Code cells that are neither checks nor solution regions: the code an exercise hands out."""
-    return [cell for cell in nb.get("cells", []) if cell.get("cell_type") == "code"
-            and not {CHECK_TAG, GRADE_TAG} & set(tags_of(cell)) and not REGION.search(source_of(cell))]
+    return [
+        cell
+        for cell in nb.get("cells", [])
+        if cell.get("cell_type") == "code"
+        and not {CHECK_TAG, GRADE_TAG} & set(tags_of(cell))
+        and not REGION.search(source_of(cell))
+    ]
 
 
 class DeclaredCheck(NamedTuple):
@@ -145,8 +150,14 @@ def declared_checks(module: Path) -> list[DeclaredCheck]:
                     options = {kw.arg: ast.literal_eval(kw.value) for kw in decorator.keywords}
                 except ValueError:
                     raise ManifestError(f"{module.name}: {node.name}: points and hint must be literal values") from None
-                found.append(DeclaredCheck(node.name, int(options.get("points", 1)),
-                                           " ".join(str(options.get("hint", "")).split()), str(options.get("see", ""))))
+                found.append(
+                    DeclaredCheck(
+                        node.name,
+                        int(options.get("points", 1)),
+                        " ".join(str(options.get("hint", "")).split()),
+                        str(options.get("see", "")),
+                    )
+                )
     return found
 
 
@@ -159,8 +170,13 @@ def _title(nb: dict[str, Any], slug: str) -> str:
     return slug[3:].replace("-", " ").capitalize()
 
 
-def describe(solution: Path, checks_dir: Path = CHECKS, previous: Exercise | None = None,
-             starter_text: str = "", draft: bool = False) -> Exercise:
+def describe(
+    solution: Path,
+    checks_dir: Path = CHECKS,
+    previous: Exercise | None = None,
+    starter_text: str = "",
+    draft: bool = False,
+) -> Exercise:
     """The manifest entry of one solution notebook (with the versions `previous` knew). A draft's
     current version is still being written (`draft`, or ``"draft": true`` in its metadata while an
     author works on it; never committed): its fingerprints are replaced rather than refused."""
@@ -176,25 +192,44 @@ def describe(solution: Path, checks_dir: Path = CHECKS, previous: Exercise | Non
     if not module.is_file():
         raise ManifestError(f"{solution.name}: no hidden checks at {module}")
     checks = tuple(Check(declared.name, declared.points) for declared in declared_checks(module))
-    current = Version(tuple(fingerprint(source_of(cell)) for cell in check_cells(nb)),
-                      tuple(fingerprint(source_of(cell)) for cell in given_cells(nb)))
+    current = Version(
+        tuple(fingerprint(source_of(cell)) for cell in check_cells(nb)),
+        tuple(fingerprint(source_of(cell)) for cell in given_cells(nb)),
+    )
     versions = dict(previous.versions) if previous else {}
     if draft or meta.get("draft"):
         versions.pop(version, None)
     if version in versions and versions[version] != current:
-        raise ManifestError(f"{solution.name}: its check or given cells changed but its version is still {version}: "
-                            f"raise metadata.exercise.version so that work started on version {version} "
-                            "is still recognised")
+        raise ManifestError(
+            f"{solution.name}: its check or given cells changed but its version is still {version}: "
+            f"raise metadata.exercise.version so that work started on version {version} "
+            "is still recognised"
+        )
     if previous and version < previous.version:
         raise ManifestError(f"{solution.name}: version {version} is older than the released {previous.version}")
     versions[version] = current
-    return Exercise(number, slug, _title(nb, slug), meta.get("chapter", slug), kind, version, checks, versions,
-                    int(meta.get("minutes", 0)), str(meta.get("practises", "")),
-                    hashlib.sha256(starter_text.encode()).hexdigest() if starter_text else "")
+    return Exercise(
+        number,
+        slug,
+        _title(nb, slug),
+        meta.get("chapter", slug),
+        kind,
+        version,
+        checks,
+        versions,
+        int(meta.get("minutes", 0)),
+        str(meta.get("practises", "")),
+        hashlib.sha256(starter_text.encode()).hexdigest() if starter_text else "",
+    )
 
 
-def build(solutions: Path = SOLUTIONS, checks_dir: Path = CHECKS, previous: dict[str, Exercise] | None = None,
-          starters: dict[str, str] | None = None, drafts: frozenset[str] = frozenset()) -> dict[str, Exercise]:
+def build(
+    solutions: Path = SOLUTIONS,
+    checks_dir: Path = CHECKS,
+    previous: dict[str, Exercise] | None = None,
+    starters: dict[str, str] | None = None,
+    drafts: frozenset[str] = frozenset(),
+) -> dict[str, Exercise]:
     """Every exercise, by number, from the solutions (and the versions the previous manifest knew);
     `starters` holds each released exercise's text, by slug; `drafts` the numbers still being written."""
     previous, starters = previous or {}, starters or {}
@@ -211,15 +246,29 @@ def build(solutions: Path = SOLUTIONS, checks_dir: Path = CHECKS, previous: dict
 
 
 def to_json(exercises: dict[str, Exercise]) -> str:
-    data = {"exercises": [
-        {"number": e.number, "slug": e.slug, "title": e.title, "chapter": e.chapter, "kind": e.kind,
-         "version": e.version, "minutes": e.minutes, "practises": e.practises, "points": e.points,
-         "starter_sha256": e.starter_sha256,
-         "visible_points": VISIBLE_POINTS,
-         "checks": [{"name": c.name, "points": c.points} for c in e.checks],
-         "versions": {str(n): {"check_cells": list(v.check_cells), "given_cells": list(v.given_cells)}
-                      for n, v in sorted(e.versions.items())}}
-        for e in exercises.values()]}
+    data = {
+        "exercises": [
+            {
+                "number": e.number,
+                "slug": e.slug,
+                "title": e.title,
+                "chapter": e.chapter,
+                "kind": e.kind,
+                "version": e.version,
+                "minutes": e.minutes,
+                "practises": e.practises,
+                "points": e.points,
+                "starter_sha256": e.starter_sha256,
+                "visible_points": VISIBLE_POINTS,
+                "checks": [{"name": c.name, "points": c.points} for c in e.checks],
+                "versions": {
+                    str(n): {"check_cells": list(v.check_cells), "given_cells": list(v.given_cells)}
+                    for n, v in sorted(e.versions.items())
+                },
+            }
+            for e in exercises.values()
+        ]
+    }
     return json.dumps(data, indent=1) + "\n"
 
 
@@ -227,9 +276,19 @@ def from_json(text: str) -> dict[str, Exercise]:
     exercises = {}
     for e in json.loads(text)["exercises"]:
         versions = {int(n): Version(tuple(v["check_cells"]), tuple(v["given_cells"])) for n, v in e["versions"].items()}
-        exercises[e["number"]] = Exercise(e["number"], e["slug"], e["title"], e["chapter"], e["kind"], e["version"],
-                                          tuple(Check(c["name"], c["points"]) for c in e["checks"]), versions,
-                                          e.get("minutes", 0), e.get("practises", ""), e.get("starter_sha256", ""))
+        exercises[e["number"]] = Exercise(
+            e["number"],
+            e["slug"],
+            e["title"],
+            e["chapter"],
+            e["kind"],
+            e["version"],
+            tuple(Check(c["name"], c["points"]) for c in e["checks"]),
+            versions,
+            e.get("minutes", 0),
+            e.get("practises", ""),
+            e.get("starter_sha256", ""),
+        )
     return exercises
 
 
@@ -278,6 +337,8 @@ def find(number_or_slug: str, exercises: dict[str, Exercise] | None = None) -> E
 def of_path(path: Path, exercises: dict[str, Exercise] | None = None) -> Exercise:
     """The exercise a submission's file name names (01-anything.ipynb is exercise 01, 04-fix-... 04-fix)."""
     if not NUMBER.match(path.name):
-        raise ManifestError(f"{path.name[:80]}: cannot tell which exercise this is; name it like "
-                            "01-typed-aliases.ipynb or pass --exercise 01")
+        raise ManifestError(
+            f"{path.name[:80]}: cannot tell which exercise this is; name it like "
+            "01-typed-aliases.ipynb or pass --exercise 01"
+        )
     return find(number_of(path.name), exercises)

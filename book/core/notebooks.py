@@ -19,14 +19,15 @@ import signal
 import sys
 import threading
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 if TYPE_CHECKING:
-    import nbformat
+    from nbformat import NotebookNode
 
 CHECK_TAG = "check"
 SUPPORTED_NBFORMAT = 4
@@ -60,7 +61,7 @@ def first_line(source: str, width: int = 40) -> str:
     return first if len(first) <= width else first[: width - 3] + "..."
 
 
-def read(path: str | Path) -> nbformat.NotebookNode:
+def read(path: str | Path) -> NotebookNode:
     """Parse and validate a notebook file, or raise NotebookError saying why not."""
     path = Path(path)
     if not path.exists():
@@ -74,8 +75,10 @@ def read(path: str | Path) -> nbformat.NotebookNode:
         raise NotebookError(f"{path}: {size} MB is too large for a notebook; clear its outputs and save it again")
     import nbformat  # here: its validation imports jsonschema (0.1 s), which load() does without
 
+    from book.core import nbfiles
+
     try:
-        nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+        nb = nbfiles.read(path, as_version=nbformat.NO_CONVERT)
     except UnicodeDecodeError:
         raise NotebookError(f"{path}: not a notebook (not UTF-8 text)") from None
     except Exception as exc:  # nbformat raises several kinds for bad JSON
@@ -91,7 +94,7 @@ def read(path: str | Path) -> nbformat.NotebookNode:
     return nb
 
 
-def load(path: str | Path) -> dict:
+def load(path: str | Path) -> dict[str, Any]:
     """The notebook as plain JSON, not validated: for the processes that run a notebook the
     grader has already checked with read(), without nbformat and jsonschema (0.1 s a process).
 
@@ -103,27 +106,36 @@ def load(path: str | Path) -> dict:
         if path.suffix == ".ipynb" and path.stat().st_size <= MAX_NOTEBOOK_BYTES:
             nb = json.loads(path.read_bytes())
             if _plainly_v4(nb):
-                return nb
+                plain: dict[str, Any] = nb
+                return plain
     except (OSError, ValueError):
         pass
     return read(path)
 
 
-def _plainly_v4(nb) -> bool:
-    return (isinstance(nb, dict) and nb.get("nbformat") == SUPPORTED_NBFORMAT and isinstance(nb.get("cells"), list)
-            and all(isinstance(cell, dict) and isinstance(cell.get("cell_type"), str)
-                    and isinstance(cell.get("metadata", {}), dict) and _is_text(cell.get("source"))
-                    for cell in nb["cells"]))
+def _plainly_v4(nb: object) -> bool:
+    return (
+        isinstance(nb, dict)
+        and nb.get("nbformat") == SUPPORTED_NBFORMAT
+        and isinstance(nb.get("cells"), list)
+        and all(
+            isinstance(cell, dict)
+            and isinstance(cell.get("cell_type"), str)
+            and isinstance(cell.get("metadata", {}), dict)
+            and _is_text(cell.get("source"))
+            for cell in nb["cells"]
+        )
+    )
 
 
-def _is_text(source) -> bool:
+def _is_text(source: object) -> bool:
     """A cell's source as a notebook stores it: a string, or a list of strings."""
     return isinstance(source, str) or (isinstance(source, list) and all(isinstance(line, str) for line in source))
 
 
-def code_cells(nb: dict, *, skip_tags: frozenset[str] = frozenset({CHECK_TAG})) -> list[Cell]:
+def code_cells(nb: dict[str, Any], *, skip_tags: frozenset[str] = frozenset({CHECK_TAG})) -> list[Cell]:
     """The code cells of a notebook, from read() or load(), but those tagged with `skip_tags`."""
-    cells = []
+    cells: list[Cell] = []
     for index, cell in enumerate(nb["cells"], start=1):
         if cell["cell_type"] != "code":
             continue
@@ -150,7 +162,10 @@ def _cached_cells(path: Path, mtime_ns: int, size: int) -> tuple[Cell, ...]:
 @functools.lru_cache(maxsize=512)  # the same cells, compiled once per process
 def _compile(cell: Cell, filename: str) -> types.CodeType:
     try:
-        return compile(cell.source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+        code: types.CodeType = compile(
+            cell.source, filename, "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
+        )
+        return code
     except SyntaxError as exc:
         lines = cell.source.splitlines()
         line = lines[exc.lineno - 1].lstrip() if exc.lineno and exc.lineno <= len(lines) else ""
@@ -177,12 +192,13 @@ async def run(
     path = Path(path)
     cells = _cells_of(path)
     if patch is not None:
-        cells = _patched(cells, *patch)
+        cells = patched_cells(cells, *patch)
     return await run_cells(cells, name=path.name, module_name=module_name, cell_timeout=cell_timeout)
 
 
-async def run_cells(cells: list[Cell], *, name: str, module_name: str = "submission",
-                    cell_timeout: float | None = None) -> types.ModuleType:
+async def run_cells(
+    cells: list[Cell], *, name: str, module_name: str = "submission", cell_timeout: float | None = None
+) -> types.ModuleType:
     """Run code cells in order, as one module named `module_name`; return the module.
 
     The first cell that fails stops the run with a NotebookError naming the cell, because every
@@ -192,7 +208,7 @@ async def run_cells(cells: list[Cell], *, name: str, module_name: str = "submiss
     module = types.ModuleType(module_name, f"The code of {name}")
     module.__file__ = name
     # IPython's display(), which a notebook may call: here there is nothing to display to.
-    module.__dict__["display"] = _no_display
+    module.__dict__["display"] = no_display
     # Registered so that pydantic and dataclasses can resolve the notebook's own types.
     sys.modules[module_name] = module
     for cell in cells:
@@ -223,16 +239,17 @@ async def run_cell(cell: Cell, module: types.ModuleType, *, name: str, cell_time
         raise NotebookError(f"{cell.where} raised {type(exc).__name__}: {_first_line(exc)}") from None
 
 
-def _no_display(*objects: object, **options: object) -> None:
+def no_display(*objects: object, **options: object) -> None:
     return None
 
 
-def _patched(cells: list[Cell], old: str, new: str) -> list[Cell]:
+def patched_cells(cells: list[Cell], old: str, new: str) -> list[Cell]:
     found = sum(cell.source.count(old) for cell in cells)
     if found != 1:
         shown = first_line(old, 60)
-        raise NotebookError(f"the given code was changed: `{shown}` should occur once, not {found} times; "
-                            "restore the given cells")
+        raise NotebookError(
+            f"the given code was changed: `{shown}` should occur once, not {found} times; restore the given cells"
+        )
     return [Cell(cell.index, cell.source.replace(old, new), cell.tags) for cell in cells]
 
 
@@ -245,14 +262,14 @@ class _Discard(io.TextIOBase):
 
 
 @contextlib.contextmanager
-def _discarding_output():
+def _discarding_output() -> Iterator[None]:
     sink = _Discard()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
         yield
 
 
 @contextlib.contextmanager
-def _time_limit(seconds: float | None):
+def _time_limit(seconds: float | None) -> Iterator[None]:
     """Interrupt a busy loop with SIGALRM; only the main thread can receive it.
 
     A little later than the cell's own limit, so that an async wait is ended by anyio first.
@@ -261,7 +278,7 @@ def _time_limit(seconds: float | None):
         yield
         return
 
-    def interrupt(signum, frame):
+    def interrupt(signum: int, frame: object) -> None:
         raise CellTimeout()
 
     previous = signal.signal(signal.SIGALRM, interrupt)

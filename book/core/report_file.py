@@ -15,17 +15,20 @@ import hashlib
 import hmac
 import json
 from pathlib import Path
+from typing import Any
+
+Entry = dict[str, Any]  # one result, as JSON: "kind", "id", "name", "passed", ...
 
 
 class ForgedReport(Exception):
     """A line of the report was not written by the grader's own plugin."""
 
 
-def _mac(key: bytes, entry: dict) -> str:
+def _mac(key: bytes, entry: Entry) -> str:
     return hmac.new(key, json.dumps(entry, sort_keys=True).encode(), hashlib.sha256).hexdigest()
 
 
-def line(entry: dict, key: bytes | None = None) -> str:
+def line(entry: Entry, key: bytes | None = None) -> str:
     """One line of the report for `entry`, signed when there is a key."""
     return json.dumps({"entry": entry, "mac": _mac(key, entry)} if key else entry) + "\n"
 
@@ -33,8 +36,8 @@ def line(entry: dict, key: bytes | None = None) -> str:
 MARKS = ("start", "first", "end")  # lines that say how far the run got, not results
 
 
-def _parsed(lines: list[str], key: bytes | None) -> dict[str, dict]:
-    entries: dict[str, dict] = {}
+def _parsed(lines: list[str], key: bytes | None) -> dict[str, Entry]:
+    entries: dict[str, Entry] = {}
     for text in lines:
         try:
             entry = json.loads(text)
@@ -42,8 +45,11 @@ def _parsed(lines: list[str], key: bytes | None) -> dict[str, dict]:
             continue
         if key is not None:
             signed = entry if isinstance(entry, dict) else {}
-            if not (isinstance(signed.get("entry"), dict) and isinstance(signed.get("mac"), str)
-                    and hmac.compare_digest(signed["mac"], _mac(key, signed["entry"]))):
+            if not (
+                isinstance(signed.get("entry"), dict)
+                and isinstance(signed.get("mac"), str)
+                and hmac.compare_digest(signed["mac"], _mac(key, signed["entry"]))
+            ):
                 raise ForgedReport("a line of the grading report was not written by the grader")
             entry = signed["entry"]
         if isinstance(entry, dict) and isinstance(entry.get("id"), str):
@@ -51,12 +57,12 @@ def _parsed(lines: list[str], key: bytes | None) -> dict[str, dict]:
     return entries
 
 
-def _results(entries: dict[str, dict]) -> tuple[list[dict], bool]:
+def _results(entries: dict[str, Entry]) -> tuple[list[Entry], bool]:
     finished = entries.get("end") is not None
     return [entry for name, entry in entries.items() if name not in MARKS], finished
 
 
-def read_report(path: Path, key: bytes | None = None) -> tuple[list[dict], bool]:
+def read_report(path: Path, key: bytes | None = None) -> tuple[list[Entry], bool]:
     """The results a --book-report file holds, and whether the run reached its end.
 
     A check reported twice counts as its last report. With `key`, every line must carry a valid
@@ -66,7 +72,7 @@ def read_report(path: Path, key: bytes | None = None) -> tuple[list[dict], bool]
     return _results(_parsed(lines, key))
 
 
-def read_report_text(text: str, key: bytes | None = None) -> tuple[list[dict], bool]:
+def read_report_text(text: str, key: bytes | None = None) -> tuple[list[Entry], bool]:
     """`read_report` for the text of a report that came through a pipe rather than a file."""
     return _results(_parsed(text.splitlines(), key))
 

@@ -8,4 +8,4 @@ nothing here; jsonschema already treats it as optional.
 
 import sys
 
-sys.modules.setdefault("rfc3987_syntax", None)
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None: "missing", as import sees it

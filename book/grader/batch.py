@@ -84,8 +84,12 @@ def done_before(csv_path: Path | None, jsonl_path: Path | None) -> dict[tuple[st
         with csv_path.open(newline="", encoding="utf-8") as stream:
             for row in csv.DictReader(stream):
                 if row.get("submission") and row.get("sha256") is not None:
-                    result = Result(Path(row["submission"]), row.get("exercise", ""), sha256=row["sha256"],
-                                    error=row.get("error", ""))
+                    result = Result(
+                        Path(row["submission"]),
+                        row.get("exercise", ""),
+                        sha256=row["sha256"],
+                        error=row.get("error", ""),
+                    )
                     found[(row["submission"], row["sha256"])] = result
     return found
 
@@ -121,9 +125,16 @@ def columns_for(paths: Iterable[Path], exercise: manifest.Exercise | None) -> li
     return found
 
 
-def grade_all(paths: list[Path], *, exercise: manifest.Exercise | None, options: runner.Options, jobs: int,
-              outputs: Outputs | None = None, skip: dict[tuple[str, str], Result] | None = None,
-              progress: Callable[[int, int, Result], None] | None = None) -> list[Result]:
+def grade_all(
+    paths: list[Path],
+    *,
+    exercise: manifest.Exercise | None,
+    options: runner.Options,
+    jobs: int,
+    outputs: Outputs | None = None,
+    skip: dict[tuple[str, str], Result] | None = None,
+    progress: Callable[[int, int, Result], None] | None = None,
+) -> list[Result]:
     """Grade every path (in parallel, `jobs` at a time); results in the order given."""
     runner.sweep_scratch()
     skip = skip or {}

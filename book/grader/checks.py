@@ -64,7 +64,9 @@ class AgentSide:
 def agent_side(function: Callable[..., Any]) -> AgentSide:
     """Mark a function to run in the agent, beside the learner's code (see the module's docstring).
 
-    It must be self-contained: its imports inside its body, no names from the check module.
+    It must be self-contained: its imports inside its body, no names from the check module. Its
+    annotations are evaluated in the agent too, so they name builtins only or are strings
+    (``ctx: "Any"``): a type imported by the check module is not there.
     """
     source = textwrap.dedent(inspect.getsource(function))
     lines = source.splitlines()

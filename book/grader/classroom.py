@@ -141,8 +141,13 @@ class ClassroomError(Exception):
 def course_files(root: Path = ROOT) -> list[str]:
     """The course's files as a fresh clone has them (tracked, or new and not ignored), relative."""
     try:
-        done = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=root,
-                              capture_output=True, check=True, timeout=60)
+        done = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
         names = [name for name in done.stdout.decode().split("\0") if name]
     except (OSError, subprocess.SubprocessError):
         raise ClassroomError(f"{root} is not a git checkout of the course: clone it first") from None
@@ -234,11 +239,14 @@ def submission_of(exercise: manifest.Exercise) -> Path | None:
 def not_started(exercise: manifest.Exercise, checks: Path) -> Result:
     module = runner.check_module(exercise, checks)
     reason = f"not started: run `make start EX={exercise.number}`, work in workspace/, commit and push"
-    result = Result(Path("workspace") / exercise.notebook_name, exercise.slug, exercise.number, exercise.title,
-                    error=reason)
+    result = Result(
+        Path("workspace") / exercise.notebook_name, exercise.slug, exercise.number, exercise.title, error=reason
+    )
     result.checks = [CheckResult(manifest.VISIBLE_CHECK, 0, manifest.VISIBLE_POINTS, False, reason)]
-    result.checks += [CheckResult(declared.name, 0, declared.points, False, reason, declared.hint)
-                      for declared in manifest.declared_checks(module)]
+    result.checks += [
+        CheckResult(declared.name, 0, declared.points, False, reason, declared.hint)
+        for declared in manifest.declared_checks(module)
+    ]
     return result
 
 
@@ -251,11 +259,32 @@ def runner_result(results: list[Result]) -> dict[str, Any]:
     tests = []
     for result in results:
         for check in result.checks:
-            message = "" if check.passed else "\n".join(filter(None, [
-                check.message, f"hint: {check.hint}" if check.hint else "", f"read: {check.see}" if check.see else ""]))
-            tests.append({"name": f"{result.number} {check.title}", "status": "pass" if check.passed else "fail",
-                          "score": check.points, "message": message, "test_code": "", "filename": _shown(result.path),
-                          "line_no": 0, "duration": round(result.seconds * 1000 / max(1, len(result.checks)))})
+            message = (
+                ""
+                if check.passed
+                else "\n".join(
+                    filter(
+                        None,
+                        [
+                            check.message,
+                            f"hint: {check.hint}" if check.hint else "",
+                            f"read: {check.see}" if check.see else "",
+                        ],
+                    )
+                )
+            )
+            tests.append(
+                {
+                    "name": f"{result.number} {check.title}",
+                    "status": "pass" if check.passed else "fail",
+                    "score": check.points,
+                    "message": message,
+                    "test_code": "",
+                    "filename": _shown(result.path),
+                    "line_no": 0,
+                    "duration": round(result.seconds * 1000 / max(1, len(result.checks))),
+                }
+            )
     graded = all(result.checks for result in results)
     status = "error" if not graded else "pass" if all(test["status"] == "pass" for test in tests) else "fail"
     return {"version": 1, "status": status, "max_score": sum(result.max_score for result in results), "tests": tests}

@@ -33,8 +33,11 @@ from hypothesis import seed as with_seed
 from hypothesis.stateful import RuleBasedStateMachine, get_state_machine_test
 
 from book import SOLUTIONS
+from book.grader.agent_link import Agent, AgentGone, Agents
 from book.grader.checks import CheckFailed, describe_response, shorten
-from book.grader.judge import MAX_MESSAGE, Agent, AgentGone, Agents, AgentTransport, Notebook, code_cells
+from book.grader.judge_report import MAX_MESSAGE
+from book.grader.remote_notebook import AgentTransport, Notebook
+from book.grader.submission_cells import code_cells
 
 EXAMPLES = 6  # sequences drawn per grade; each runs on fresh processes of both apps
 STEPS = 6  # requests and changes in a sequence, at most
@@ -127,6 +130,7 @@ class Machine(RuleBasedStateMachine):
 
     def call(self, function: Callable[[Notebook], Any]) -> tuple[Any, Any]:
         """An async function of a Notebook, run on both sides (probes, agent_side helpers)."""
+
         async def both() -> tuple[Any, Any]:
             assert self.current.learner.notebook is not None and self.current.reference.notebook is not None
             return await function(self.current.learner.notebook), await function(self.current.reference.notebook)
@@ -138,8 +142,9 @@ class Machine(RuleBasedStateMachine):
         assert side.client is not None
         return side.client
 
-    def same(self, learner: httpx.Response, reference: httpx.Response, *, json: bool = True,
-             headers: tuple[str, ...] = ()) -> None:
+    def same(
+        self, learner: httpx.Response, reference: httpx.Response, *, json: bool = True, headers: tuple[str, ...] = ()
+    ) -> None:
         """Fail unless the learner's response matches the reference's in status, `headers` and, where
         the reference succeeded (2xx), the JSON body: an error's wording is the learner's to choose."""
         json = json and reference.status_code < 300
@@ -201,8 +206,9 @@ def _described_status(response: httpx.Response, json: bool) -> str:
 class Differential:
     """What a differential check asks for: run a state machine against both apps."""
 
-    def __init__(self, learner: Agents, reference: Agents, submission: Path, exercise: str, seed: int,
-                 cell_timeout: float) -> None:
+    def __init__(
+        self, learner: Agents, reference: Agents, submission: Path, exercise: str, seed: int, cell_timeout: float
+    ) -> None:
         self.learner, self.reference = learner, reference
         self.submission, self.solution = submission, SOLUTIONS / f"{exercise}.ipynb"
         self.seed, self.cell_timeout = seed, cell_timeout
@@ -210,11 +216,20 @@ class Differential:
     async def run(self, machine: type[Machine], *, examples: int = EXAMPLES, steps: int = STEPS) -> None:
         """Draw `examples` sequences of up to `steps` steps; fail with the shortest one that differs."""
         code_cells(self.submission), code_cells(self.solution)  # read first: each agent imports their libraries
-        machine.run = Run(Side(self.learner.get(), self.submission, self.cell_timeout),
-                          Side(self.reference.get(), self.solution, self.cell_timeout))
-        chosen = settings(max_examples=examples, stateful_step_count=steps, deadline=None, database=None,
-                          derandomize=False, phases=(Phase.generate, Phase.shrink), print_blob=False,
-                          suppress_health_check=list(HealthCheck))
+        machine.run = Run(
+            Side(self.learner.get(), self.submission, self.cell_timeout),
+            Side(self.reference.get(), self.solution, self.cell_timeout),
+        )
+        chosen = settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            database=None,
+            derandomize=False,
+            phases=(Phase.generate, Phase.shrink),
+            print_blob=False,
+            suppress_health_check=list(HealthCheck),
+        )
         test = with_seed(self.seed)(get_state_machine_test(machine, settings=chosen))
 
         def tour() -> None:
@@ -247,5 +262,6 @@ def differential(request: pytest.FixtureRequest, agents: Agents, submission_path
         config.stash[REFERENCE] = reference = Agents(config)
         config.add_cleanup(reference.close)
     exercise = getattr(request.module, "EXERCISE", "")
-    return Differential(agents, config.stash[REFERENCE], submission_path, exercise, seed,
-                        float(config.getoption("--book-cell-timeout")))
+    return Differential(
+        agents, config.stash[REFERENCE], submission_path, exercise, seed, float(config.getoption("--book-cell-timeout"))
+    )

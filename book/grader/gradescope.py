@@ -89,8 +89,11 @@ def bundle_files(exercise: manifest.Exercise, checks_dir: Path | None = None) ->
     checks = checks_dir or CHECKS
     module = checks / manifest.check_module_name(exercise.slug)
     if not module.is_file():
-        raise BundleError(f"--checks {str(checks)[:160]}: no {module.name} in it" if checks_dir
-                          else f"no hidden checks for exercise {exercise.number}: {module} is missing")
+        raise BundleError(
+            f"--checks {str(checks)[:160]}: no {module.name} in it"
+            if checks_dir
+            else f"no hidden checks for exercise {exercise.number}: {module} is missing"
+        )
     solution = SOLUTIONS / exercise.notebook_name
     if not solution.is_file():
         raise BundleError(f"exercise {exercise.number}: its reference, {solution}, is missing")
@@ -120,12 +123,23 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = Fa
     archive.writestr(info, data)
 
 
-def build(exercise: manifest.Exercise, out: Path, *, checks_dir: Path | None = None, visibility: str = "visible",
-          stdout_visibility: str = "hidden") -> Path:
+def build(
+    exercise: manifest.Exercise,
+    out: Path,
+    *,
+    checks_dir: Path | None = None,
+    visibility: str = "visible",
+    stdout_visibility: str = "hidden",
+) -> Path:
     """Write the exercise's autograder archive to `out`."""
     files = bundle_files(exercise, checks_dir)
-    config = {"exercise": exercise.number, "slug": exercise.slug, "version": exercise.version,
-              "visibility": visibility, "stdout_visibility": stdout_visibility}
+    config = {
+        "exercise": exercise.number,
+        "slug": exercise.slug,
+        "version": exercise.version,
+        "visibility": visibility,
+        "stdout_visibility": stdout_visibility,
+    }
     partial = out.with_name(out.name + ".partial")
     with zipfile.ZipFile(partial, "w") as archive:
         _add(archive, "setup.sh", SETUP_SH.encode(), executable=True)
@@ -151,14 +165,18 @@ def find_submission(folder: Path, exercise: manifest.Exercise) -> Path:
         raise SubmissionError(f"{folder}: no such folder: nothing was submitted")
     found = sorted(folder.glob("*.ipynb"))
     if not found:
-        found = sorted(path for path in folder.rglob("*.ipynb")
-                       if not ({".ipynb_checkpoints", "__MACOSX"} & set(path.relative_to(folder).parts)))
+        found = sorted(
+            path
+            for path in folder.rglob("*.ipynb")
+            if not ({".ipynb_checkpoints", "__MACOSX"} & set(path.relative_to(folder).parts))
+        )
     if not found:
         raise SubmissionError(f"no notebook was submitted: upload your {exercise.notebook_name}")
     if len(found) > 1:
         names = ", ".join(str(path.relative_to(folder)) for path in found[:4])
-        raise SubmissionError(f"{len(found)} notebooks were submitted ({names}): upload only your "
-                              f"{exercise.notebook_name}")
+        raise SubmissionError(
+            f"{len(found)} notebooks were submitted ({names}): upload only your {exercise.notebook_name}"
+        )
     return found[0]
 
 
@@ -175,10 +193,14 @@ def results(result: Result, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def refused(message: str, config: dict[str, Any]) -> dict[str, Any]:
-    return {"score": 0, "output": f"not graded: {message}", "tests": [],
-            "visibility": config.get("visibility", "visible"),
-            "stdout_visibility": config.get("stdout_visibility", "hidden"),
-            "extra_data": {"error": message}}
+    return {
+        "score": 0,
+        "output": f"not graded: {message}",
+        "tests": [],
+        "visibility": config.get("visibility", "visible"),
+        "stdout_visibility": config.get("stdout_visibility", "hidden"),
+        "extra_data": {"error": message},
+    }
 
 
 def _write(data: dict[str, Any], folder: Path) -> None:
@@ -203,8 +225,10 @@ def run(root: Path) -> int:
         config = json.loads((ROOT / CONFIG).read_text(encoding="utf-8"))
         exercise = manifest.find(str(config["exercise"]))
     except (OSError, ValueError, KeyError, TypeError, manifest.ManifestError) as exc:
-        print(f"run_autograder: this is not an autograder archive's folder ({ROOT / CONFIG}: "
-              f"{type(exc).__name__})", file=sys.stderr)
+        print(
+            f"run_autograder: this is not an autograder archive's folder ({ROOT / CONFIG}: {type(exc).__name__})",
+            file=sys.stderr,
+        )
         return 2
     out = root / "results"
     try:

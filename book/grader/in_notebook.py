@@ -91,8 +91,11 @@ def unsaved(path: Path, shell: Any) -> str:
     on_disk = {manifest.source_of(cell).strip() for cell in nb.get("cells", []) if cell.get("cell_type") == "code"}
     if any(when > saved_at + 0.5 for when, _ in _RUNS):
         return "the kernel ran cells after the notebook was last saved"
-    inputs = [text for text in (getattr(shell, "user_ns", {}) or {}).get("In", [])[1:]
-              if text.strip() and "book.grade(" not in text]
+    inputs = [
+        text
+        for text in (getattr(shell, "user_ns", {}) or {}).get("In", [])[1:]
+        if text.strip() and "book.grade(" not in text
+    ]
     if inputs and inputs[-1].strip() not in on_disk:
         return "the last cell the kernel ran is not in the saved notebook"
     return ""
@@ -106,8 +109,10 @@ async def grade(notebook: str | Path | None = None) -> Report:
     _record(shell)
     path = _notebook_path(notebook, shell)
     if path is None:
-        return Report(message="book.grade() does not know this notebook's file here: "
-                              "pass it, as in await book.grade(\"workspace/01-....ipynb\"), or run make grade EX=NN")
+        return Report(
+            message="book.grade() does not know this notebook's file here: "
+            'pass it, as in await book.grade("workspace/01-....ipynb"), or run make grade EX=NN'
+        )
     why = unsaved(path, shell)
     if why:
         return Report(message=f"save first (Ctrl-S), then run this cell again: {why}")
@@ -120,8 +125,17 @@ async def grade(notebook: str | Path | None = None) -> Report:
 async def _graded_elsewhere(path: Path) -> Result | None:
     """The grade of `path`, decided by `python -m book grade` in a process of its own."""
     grader = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "book", "grade", str(path.resolve()), "--json", cwd=ROOT,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        sys.executable,
+        "-m",
+        "book",
+        "grade",
+        str(path.resolve()),
+        "--json",
+        cwd=ROOT,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     out, _ = await grader.communicate()
     try:
         return Result.from_dict(json.loads(out)["submissions"][0])

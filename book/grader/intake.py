@@ -25,8 +25,14 @@ from book.grader.model import capped
 MAX_BYTES = 20_000_000  # a course notebook is well under 1 MB, outputs included
 SUPPORTED_NBFORMAT = 4
 # Tags and source markers with which nbval (or myst-nb) would skip a cell or accept its failure.
-FORBIDDEN_TAGS = {"raises-exception", "skip-execution", "nbval-skip", "nbval-raises-exception",
-                  "nbval-ignore-output", "nbval-check-output"}
+FORBIDDEN_TAGS = {
+    "raises-exception",
+    "skip-execution",
+    "nbval-skip",
+    "nbval-raises-exception",
+    "nbval-ignore-output",
+    "nbval-check-output",
+}
 FORBIDDEN_MARKERS = ("NBVAL_SKIP", "NBVAL_RAISES_EXCEPTION", "NBVAL_IGNORE_OUTPUT", "NBVAL_CHECK_OUTPUT")
 
 
@@ -67,12 +73,21 @@ def read_bytes(path: Path, limit: int = MAX_BYTES) -> bytes:
         if stat.S_ISDIR(info.st_mode):
             raise Refused(f"{shown(path)}: is a folder, not a notebook")
         if not stat.S_ISREG(info.st_mode):
-            what = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device" if stat.S_ISCHR(info.st_mode)
-                    or stat.S_ISBLK(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode) else "not a file")
+            what = (
+                "a FIFO"
+                if stat.S_ISFIFO(info.st_mode)
+                else "a device"
+                if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)
+                else "a socket"
+                if stat.S_ISSOCK(info.st_mode)
+                else "not a file"
+            )
             raise Refused(f"{shown(path)}: is {what}, not a regular file")
         if info.st_size > limit:
-            raise Refused(f"{shown(path)}: {info.st_size // 1_000_000} MB is too large for a notebook; "
-                          "clear its outputs and save it again")
+            raise Refused(
+                f"{shown(path)}: {info.st_size // 1_000_000} MB is too large for a notebook; "
+                "clear its outputs and save it again"
+            )
         chunks, total = [], 0
         while total <= limit:
             chunk = os.read(fd, 1 << 20)
@@ -102,8 +117,9 @@ def parse(path: Path, data: bytes) -> dict[str, Any]:
     if not isinstance(nb, dict):
         raise Refused(f"{shown(path)}: not a valid notebook (not a JSON object)")
     if nb.get("nbformat") != SUPPORTED_NBFORMAT:
-        raise Refused(f"{shown(path)}: notebook format {capped(repr(nb.get('nbformat')), 20)} is not supported "
-                      "(expected 4)")
+        raise Refused(
+            f"{shown(path)}: notebook format {capped(repr(nb.get('nbformat')), 20)} is not supported (expected 4)"
+        )
     import nbformat  # its validation imports jsonschema: only for files that got this far
 
     try:
@@ -140,8 +156,10 @@ def forbidden(nb: dict[str, Any]) -> str:
     for index, cell in code_cells(nb):
         tags = set(manifest.tags_of(cell)) & FORBIDDEN_TAGS
         if tags:
-            return (f"{where(index, manifest.source_of(cell))} carries the tag `{sorted(tags)[0]}`, which would let "
-                    "it fail or be skipped unseen; remove the tag")
+            return (
+                f"{where(index, manifest.source_of(cell))} carries the tag `{sorted(tags)[0]}`, which would let "
+                "it fail or be skipped unseen; remove the tag"
+            )
         source = manifest.source_of(cell)
         marker = next((m for m in FORBIDDEN_MARKERS if m in source), None)
         if marker:
@@ -163,8 +181,12 @@ def verify(nb: dict[str, Any], exercise: manifest.Exercise, starter: dict[str, A
     return None, problem or _check_cells_problem(nb, exercise, tagged, starter)
 
 
-def _check_cells_problem(nb: dict[str, Any], exercise: manifest.Exercise, tagged: list[tuple[int, dict[str, Any]]],
-                         starter: dict[str, Any] | None) -> str:
+def _check_cells_problem(
+    nb: dict[str, Any],
+    exercise: manifest.Exercise,
+    tagged: list[tuple[int, dict[str, Any]]],
+    starter: dict[str, Any] | None,
+) -> str:
     wanted = list(exercise.versions[exercise.version].check_cells)
     sources = [manifest.source_of(cell) for cell in manifest.check_cells(starter or {})]
     every = [(index, manifest.fingerprint(manifest.source_of(cell)), cell) for index, cell in code_cells(nb)]
@@ -179,11 +201,14 @@ def _check_cells_problem(nb: dict[str, Any], exercise: manifest.Exercise, tagged
             return f"{label} appears {len(copies)} times; keep one"
         if manifest.CHECK_TAG not in manifest.tags_of(copies[0][1]):
             return f"{label} lost its `check` tag; put it back (or copy the cell from the exercise)"
-    extra = next(((index, cell) for index, cell in tagged
-                  if manifest.fingerprint(manifest.source_of(cell)) not in wanted), None)
+    extra = next(
+        ((index, cell) for index, cell in tagged if manifest.fingerprint(manifest.source_of(cell)) not in wanted), None
+    )
     if extra:
-        return (f"{where(extra[0], manifest.source_of(extra[1]))} is tagged `check` but is not one of the "
-                "exercise's check cells; remove the tag")
+        return (
+            f"{where(extra[0], manifest.source_of(extra[1]))} is tagged `check` but is not one of the "
+            "exercise's check cells; remove the tag"
+        )
     return "the check cells are not in the exercise's order; copy them back from the exercise"
 
 
@@ -205,8 +230,13 @@ def imports_of(cells: Iterable[dict[str, Any]]) -> list[str]:
     found: set[str] = set()
     for cell in cells:
         try:
-            tree = compile(manifest.source_of(cell), "<cell>", "exec", dont_inherit=True,
-                           flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+            tree = compile(
+                manifest.source_of(cell),
+                "<cell>",
+                "exec",
+                dont_inherit=True,
+                flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT,
+            )
         except (SyntaxError, ValueError):
             continue
         for node in ast.walk(tree):

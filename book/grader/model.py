@@ -61,15 +61,39 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.update(path=str(self.path), score=self.score, max_score=self.max_score, passed=self.passed,
-                    seconds=round(self.seconds, 2))
+        data.update(
+            path=str(self.path),
+            score=self.score,
+            max_score=self.max_score,
+            passed=self.passed,
+            seconds=round(self.seconds, 2),
+        )
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:
-        checks = [CheckResult(**{key: check[key] for key in ("name", "points", "max_points", "passed", "message",
-                                                              "hint") if key in check}, see=check.get("see", ""))
-                  for check in data.get("checks", [])]
-        return cls(Path(data["path"]), data.get("exercise", ""), data.get("number", ""), data.get("title", ""),
-                   data.get("version"), checks, data.get("error", ""), float(data.get("seconds", 0.0)),
-                   data.get("isolation", ""), data.get("seed"), data.get("sha256", ""), data.get("note", ""))
+        checks = [
+            CheckResult(
+                **{
+                    key: check[key]
+                    for key in ("name", "points", "max_points", "passed", "message", "hint")
+                    if key in check
+                },
+                see=check.get("see", ""),
+            )
+            for check in data.get("checks", [])
+        ]
+        return cls(
+            Path(data["path"]),
+            data.get("exercise", ""),
+            data.get("number", ""),
+            data.get("title", ""),
+            data.get("version"),
+            checks,
+            data.get("error", ""),
+            float(data.get("seconds", 0.0)),
+            data.get("isolation", ""),
+            data.get("seed"),
+            data.get("sha256", ""),
+            data.get("note", ""),
+        )

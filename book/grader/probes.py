@@ -15,9 +15,9 @@ MISSING = {"$missing": True}
 
 
 def _error(message: str) -> Exception:
-    from book.grader.agent import ProbeError as AgentProbeError
+    from book.grader.probe_context import ProbeError
 
-    return AgentProbeError(message)
+    return ProbeError(message)
 
 
 def value(ctx: Any, name: str) -> Any:
@@ -34,9 +34,14 @@ def kind(ctx: Any, name: str) -> dict[str, Any]:
     import inspect
 
     found = getattr(ctx.nb, name, None)
-    return {"defined": hasattr(ctx.nb, name), "type": type(found).__name__, "callable": callable(found),
-            "class": inspect.isclass(found), "async": inspect.iscoroutinefunction(found),
-            "generator": inspect.isgeneratorfunction(found) or inspect.isasyncgenfunction(found)}
+    return {
+        "defined": hasattr(ctx.nb, name),
+        "type": type(found).__name__,
+        "callable": callable(found),
+        "class": inspect.isclass(found),
+        "async": inspect.iscoroutinefunction(found),
+        "generator": inspect.isgeneratorfunction(found) or inspect.isasyncgenfunction(found),
+    }
 
 
 def call(ctx: Any, name: str, *args: Any) -> Any:
@@ -71,6 +76,7 @@ def override(ctx: Any, name: str, replacement: Any) -> None:
 
 def override_value(ctx: Any, name: str, result: Any) -> None:
     """Override `name` with a dependency that returns `result` (JSON or a handle's object)."""
+
     def fixed() -> Any:
         return result
 
@@ -138,8 +144,11 @@ async def trace(ctx: Any, method: str, path: str, request: dict[str, Any]) -> di
     from book.request_trace import trace as traced
 
     found = await traced(ctx.app, method, path, **request)
-    return {"text": str(found), "status": found.response.status_code if found.response is not None else None,
-            "events": [{"kind": event.kind, "who": event.who, "detail": event.detail} for event in found.events]}
+    return {
+        "text": str(found),
+        "status": found.response.status_code if found.response is not None else None,
+        "events": [{"kind": event.kind, "who": event.who, "detail": event.detail} for event in found.events],
+    }
 
 
 def state_keys(ctx: Any) -> list[str]:
@@ -154,6 +163,22 @@ def state_item(ctx: Any, key: str) -> Any:
 
 PROBES: dict[str, Callable[..., Any]] = {
     function.__name__: function
-    for function in (value, names, kind, call, construct, override, override_value, override_instance,
-                     override_recorder, recorded, checked_out, clear_overrides, graph, trace, state_keys, state_item)
+    for function in (
+        value,
+        names,
+        kind,
+        call,
+        construct,
+        override,
+        override_value,
+        override_instance,
+        override_recorder,
+        recorded,
+        checked_out,
+        clear_overrides,
+        graph,
+        trace,
+        state_keys,
+        state_item,
+    )
 }

@@ -20,8 +20,9 @@ class Row:
     note: str = ""
 
 
-def status_of(exercise: manifest.Exercise, folder: Path = workspace.WORKSPACE,
-              options: runner.Options | None = None) -> Row:
+def status_of(
+    exercise: manifest.Exercise, folder: Path = workspace.WORKSPACE, options: runner.Options | None = None
+) -> Row:
     path = workspace.path_of(exercise, folder)
     if not path.exists():
         return Row(exercise.slug, "not started", note=f"make start EX={exercise.number}")

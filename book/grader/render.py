@@ -14,21 +14,37 @@ from book.grader.model import Result
 
 WIDTH = 78
 GREEN, RED, BOLD, DIM, RESET = "\033[32m", "\033[31m", "\033[1m", "\033[2m", "\033[0m"
-CSV_FIELDS = ["submission", "student", "exercise", "version", "score", "max_score", "error", "isolation", "seed",
-              "sha256"]
+CSV_FIELDS = [
+    "submission",
+    "student",
+    "exercise",
+    "version",
+    "score",
+    "max_score",
+    "error",
+    "isolation",
+    "seed",
+    "sha256",
+]
 
 
 def use_colour(stream: IO[str]) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def human(result: Result, *, colour: bool = False, pointers: Collection[str] | None = None,
-          only: Collection[str] | None = None) -> str:
+def human(
+    result: Result,
+    *,
+    colour: bool = False,
+    pointers: Collection[str] | None = None,
+    only: Collection[str] | None = None,
+) -> str:
     """The learner's report: every check, its points, and for each failure what happened and a hint.
 
     `pointers` names the failed checks whose chapter section is shown after the hint (every one when None);
     `only` the checks to show, without the title: the rest of a report whose first part was shown.
     """
+
     def paint(code: str, text: str) -> str:
         return f"{code}{text}{RESET}" if colour else text
 
@@ -86,8 +102,9 @@ def _failure(message: str, hint: str, see: str, paint: Any) -> list[str]:
 
 
 def _wrapped(text: str, *, indent: str, follow: str) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=follow,
-                         break_long_words=True, break_on_hyphens=False) or [indent]
+    return textwrap.wrap(
+        text, WIDTH, initial_indent=indent, subsequent_indent=follow, break_long_words=True, break_on_hyphens=False
+    ) or [indent]
 
 
 def as_html(result: Result, *, pointers: Collection[str] | None = None) -> str:
@@ -104,8 +121,9 @@ def as_html(result: Result, *, pointers: Collection[str] | None = None) -> str:
         mark = "✓" if check.passed else "…" if check.pending else "✗"
         parts.append(f"<li>{mark} {escape(check.title)} <b>{check.points}/{check.max_points}</b>")
         if not check.passed and not check.pending:
-            parts.append(f"<pre style='white-space: pre-wrap; margin: 0.2em 0 0.2em 1.5em'>"
-                         f"{escape(check.message)}</pre>")
+            parts.append(
+                f"<pre style='white-space: pre-wrap; margin: 0.2em 0 0.2em 1.5em'>{escape(check.message)}</pre>"
+            )
             fold = f"<p>{escape(check.hint)}</p>" if check.hint else ""
             if check.see and (pointers is None or check.name in pointers):
                 fold += f"<p>read: {escape(check.see)}</p>"
@@ -129,17 +147,45 @@ def gradescope(result: Result) -> dict[str, Any]:
     """Gradescope's autograder results.json for one submission (its documented fields)."""
     tests = []
     for check in result.checks:
-        output = "passed" if check.passed else "\n".join(
-            filter(None, [check.message, f"hint: {check.hint}" if check.hint else "",
-                          f"read: {check.see}" if check.see else ""]))
-        tests.append({"name": check.title, "score": check.points, "max_score": check.max_points,
-                      "status": "passed" if check.passed else "failed", "output": output, "visibility": "visible"})
+        output = (
+            "passed"
+            if check.passed
+            else "\n".join(
+                filter(
+                    None,
+                    [
+                        check.message,
+                        f"hint: {check.hint}" if check.hint else "",
+                        f"read: {check.see}" if check.see else "",
+                    ],
+                )
+            )
+        )
+        tests.append(
+            {
+                "name": check.title,
+                "score": check.points,
+                "max_score": check.max_points,
+                "status": "passed" if check.passed else "failed",
+                "output": output,
+                "visibility": "visible",
+            }
+        )
     summary = result.error or f"{result.score}/{result.max_score}"
-    return {"score": result.score, "max_score": result.max_score, "tests": tests,
-            "output": f"{summary}\ngraded in: {result.isolation}; exercise version {result.version}",
-            "visibility": "visible", "stdout_visibility": "hidden",
-            "extra_data": {"isolation": result.isolation, "version": result.version, "seed": result.seed,
-                           "sha256": result.sha256}}
+    return {
+        "score": result.score,
+        "max_score": result.max_score,
+        "tests": tests,
+        "output": f"{summary}\ngraded in: {result.isolation}; exercise version {result.version}",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {
+            "isolation": result.isolation,
+            "version": result.version,
+            "seed": result.seed,
+            "sha256": result.sha256,
+        },
+    }
 
 
 def write_gradescope(result: Result, folder: Path) -> Path:
@@ -154,6 +200,16 @@ def write_gradescope(result: Result, folder: Path) -> Path:
 def csv_row(result: Result, columns: list[str]) -> list[Any]:
     points = {check.title: check.points for check in result.checks}
     version = "" if result.version is None else result.version
-    return [str(result.path), result.path.parent.name, result.exercise, version, result.score, result.max_score,
-            result.error, result.isolation, result.seed or "", result.sha256,
-            *[points.get(name, "") for name in columns]]
+    return [
+        str(result.path),
+        result.path.parent.name,
+        result.exercise,
+        version,
+        result.score,
+        result.max_score,
+        result.error,
+        result.isolation,
+        result.seed or "",
+        result.sha256,
+        *[points.get(name, "") for name in columns],
+    ]

@@ -32,8 +32,18 @@ from typing import IO, Any
 from book import ROOT
 
 SANDBOX, CONTAINER, NONE = "sandbox", "container", "none"
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "passwd", "group", "nsswitch.conf",
-             "hosts", "alternatives", "mime.types")
+ETC_FILES = (
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "localtime",
+    "passwd",
+    "group",
+    "nsswitch.conf",
+    "hosts",
+    "alternatives",
+    "mime.types",
+)
 ADDRESS_SPACE = 8 << 30  # per process, a backstop; the memory limit is on what is resident, in all
 POLL = 0.1
 
@@ -67,15 +77,19 @@ class Isolation:
 
 @functools.lru_cache(maxsize=1)
 def _bwrap_works() -> str:
-    """"" when bubblewrap can make a sandbox here, or why not."""
+    """ "" when bubblewrap can make a sandbox here, or why not."""
     if not sys.platform.startswith("linux"):
         return f"no sandbox on {sys.platform}"
     binary = shutil.which("bwrap")
     if binary is None:
         return "bubblewrap is not installed (apt-get install bubblewrap)"
     try:
-        done = subprocess.run([binary, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
-                              capture_output=True, text=True, timeout=20)
+        done = subprocess.run(
+            [binary, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "true"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bubblewrap does not run ({type(exc).__name__})"
     if done.returncode != 0:
@@ -121,12 +135,24 @@ def _visible_paths() -> list[Path]:
     return unique
 
 
-def bwrap_command(argv: list[str], *, limits: Limits, files: dict[str, int] | None = None,
-                  env: dict[str, str]) -> list[str]:
+def bwrap_command(
+    argv: list[str], *, limits: Limits, files: dict[str, int] | None = None, env: dict[str, str]
+) -> list[str]:
     """The bubblewrap command that runs `argv` in a sandbox; `files` maps a path inside to a
     readable file descriptor whose content is copied there (nothing written outside)."""
-    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-               "--clearenv", "--proc", "/proc", "--dev", "/dev"]
+    command = [
+        "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--clearenv",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+    ]
     for name in ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32"):
         path = Path("/") / name
         if path.is_symlink():
@@ -147,10 +173,18 @@ def bwrap_command(argv: list[str], *, limits: Limits, files: dict[str, int] | No
 
 def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a submission's processes: nothing of the grader's but what Python needs."""
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": "/tmp/home", "TMPDIR": "/tmp",
-           "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "JUPYTER_PLATFORM_DIRS": "1",
-           "JUPYTER_RUNTIME_DIR": "/tmp/jupyter", "IPYTHONDIR": "/tmp/ipython", "MPLBACKEND": "Agg",
-           "BOOK_GRADING": "1"}  # book.grade() in a graded notebook does not grade it again
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": "/tmp/home",
+        "TMPDIR": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
+        "IPYTHONDIR": "/tmp/ipython",
+        "MPLBACKEND": "Agg",
+        "BOOK_GRADING": "1",
+    }  # book.grade() in a graded notebook does not grade it again
     for name in ("TZ", "PYTHONHASHSEED", "REDIS_URL"):
         if name in os.environ:
             env[name] = os.environ[name]
@@ -245,10 +279,19 @@ class Sandboxed:
         self._stop.set()
 
 
-def start(argv: list[str], isolation: Isolation, limits: Limits, *, stdin: int | IO[bytes] | None = None,
-          stdout: int | IO[bytes] | None = None, stderr: int | IO[bytes] | None = subprocess.DEVNULL,
-          pass_fds: tuple[int, ...] = (), files: dict[str, int] | None = None,
-          env: dict[str, str] | None = None, cwd: Path | None = None) -> Sandboxed:
+def start(
+    argv: list[str],
+    isolation: Isolation,
+    limits: Limits,
+    *,
+    stdin: int | IO[bytes] | None = None,
+    stdout: int | IO[bytes] | None = None,
+    stderr: int | IO[bytes] | None = subprocess.DEVNULL,
+    pass_fds: tuple[int, ...] = (),
+    files: dict[str, int] | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Sandboxed:
     """Start `argv` as a submission's process, in the sandbox when `isolation` says so."""
     environ = environment(env)
     if isolation.kind == SANDBOX:
@@ -259,14 +302,27 @@ def start(argv: list[str], isolation: Isolation, limits: Limits, *, stdin: int |
     else:
         if files:
             raise ValueError("files are copied into a sandbox only; without one, pass paths")
-        command, run_env, fds, run_cwd = argv, {**os.environ, **environ, "HOME": os.environ.get("HOME", "/tmp")}, \
-            tuple(pass_fds), cwd
+        command, run_env, fds, run_cwd = (
+            argv,
+            {**os.environ, **environ, "HOME": os.environ.get("HOME", "/tmp")},
+            tuple(pass_fds),
+            cwd,
+        )
         run_env.pop("TMPDIR", None)
         run_env.pop("JPY_SESSION_NAME", None)  # a grade started from a notebook: not the submission's name
         if cwd is not None:
             run_env["TMPDIR"] = str(cwd)
-    process = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=fds, env=run_env,
-                               cwd=run_cwd, start_new_session=True, preexec_fn=_preexec)
+    process = subprocess.Popen(
+        command,
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        pass_fds=fds,
+        env=run_env,
+        cwd=run_cwd,
+        start_new_session=True,
+        preexec_fn=_preexec,
+    )
     return Sandboxed(process, limits, isolation)
 
 

@@ -24,20 +24,23 @@ def _run_in_this_process(message: dict[str, Any]) -> dict[str, Any]:
 
     from book import learner_suite
     from book.core import notebooks
+
     cells = [notebooks.Cell(cell["index"], cell["source"], frozenset()) for cell in message["cells"]]
     try:
         if message.get("patch"):
-            cells = notebooks._patched(cells, *message["patch"])
+            cells = notebooks.patched_cells(cells, *message["patch"])
 
         async def load() -> Any:
-            return await notebooks.run_cells(cells, name=message.get("name", "notebook"),
-                                             cell_timeout=message.get("cell_timeout"))
+            return await notebooks.run_cells(
+                cells, name=message.get("name", "notebook"), cell_timeout=message.get("cell_timeout")
+            )
 
         module = anyio.run(load)
     except notebooks.NotebookError as exc:
         return asdict(learner_suite.SuiteResult(error=f"the notebook did not run to the end: {exc}"))
-    found = learner_suite._run_pytest({"notebook": vars(module)},
-                                      stop_early=["notebook"] if message.get("stop_early") else [])
+    found = learner_suite.run_pytest(
+        {"notebook": vars(module)}, stop_early=["notebook"] if message.get("stop_early") else []
+    )
     return asdict(found["notebook"])
 
 
@@ -52,7 +55,7 @@ def _fork_and_wait(message: dict[str, Any]) -> dict[str, Any]:
         try:
             data = json.dumps(_run_in_this_process(message)).encode()
             while data:
-                data = data[os.write(write_fd, data):]
+                data = data[os.write(write_fd, data) :]
         except BaseException:
             status = 70
         finally:

@@ -18,8 +18,17 @@ from pathlib import Path
 from book import drawing
 from book.grader.model import Result
 
-FIELDS = ["exercise", "check", "max_points", "submissions", "passed", "failed", "passed_percent",
-          "most_common_failure", "times"]
+FIELDS = [
+    "exercise",
+    "check",
+    "max_points",
+    "submissions",
+    "passed",
+    "failed",
+    "passed_percent",
+    "most_common_failure",
+    "times",
+]
 MESSAGE = 120  # characters of a failure's first line
 
 
@@ -61,8 +70,9 @@ def summarize(results: Iterable[Result]) -> list[CheckSummary]:
     found: dict[tuple[str, str], CheckSummary] = {}
     for result in sorted(results, key=lambda result: result.exercise):
         for check in result.checks:
-            entry = found.setdefault((result.exercise, check.name),
-                                     CheckSummary(result.exercise, check.title, check.max_points))
+            entry = found.setdefault(
+                (result.exercise, check.name), CheckSummary(result.exercise, check.title, check.max_points)
+            )
             if check.passed:
                 entry.passed += 1
             else:
@@ -76,8 +86,19 @@ def as_csv(summaries: list[CheckSummary]) -> str:
     writer.writerow(FIELDS)
     for entry in summaries:
         message, times = entry.most_common()
-        writer.writerow([entry.exercise, entry.check, entry.max_points, entry.submissions, entry.passed, entry.failed,
-                         entry.percent, message, times])
+        writer.writerow(
+            [
+                entry.exercise,
+                entry.check,
+                entry.max_points,
+                entry.submissions,
+                entry.passed,
+                entry.failed,
+                entry.percent,
+                message,
+                times,
+            ]
+        )
     return out.getvalue()
 
 
@@ -88,29 +109,31 @@ def as_svg(summaries: list[CheckSummary], title: str) -> str:
     label = min(label, 70)
     left = pad + label * drawing.CHAR + pad
     width = left + bar + 12 * drawing.CHAR + pad
-    parts = [drawing._text(pad, 18, title, size=13, weight="bold")]
+    parts = [drawing.svg_text(pad, 18, title, size=13, weight="bold")]
     exercise = None
     y = 30.0
     for entry in summaries:
         if entry.exercise != exercise:
             exercise = entry.exercise
-            parts.append(drawing._text(pad, y + 14, exercise, weight="bold", fill="#1f3a5f"))
+            parts.append(drawing.svg_text(pad, y + 14, exercise, weight="bold", fill="#1f3a5f"))
             y += 22
         name = entry.check if len(entry.check) <= label else entry.check[: label - 1] + "…"
-        parts.append(drawing._text(pad, y + 14, name))
+        parts.append(drawing.svg_text(pad, y + 14, name))
         passed = bar * entry.passed / entry.submissions if entry.submissions else 0
-        parts.append(f'<rect x="{left:.0f}" y="{y + 3:.0f}" width="{bar}" height="14" fill="#fdecec" '
-                     'stroke="#c0392b" stroke-width="1"/>')
+        parts.append(
+            f'<rect x="{left:.0f}" y="{y + 3:.0f}" width="{bar}" height="14" fill="#fdecec" '
+            'stroke="#c0392b" stroke-width="1"/>'
+        )
         if passed:
             parts.append(f'<rect x="{left:.0f}" y="{y + 3:.0f}" width="{passed:.0f}" height="14" fill="#2a9d8f"/>')
-        parts.append(drawing._text(left + bar + pad, y + 14, f"{entry.passed}/{entry.submissions} passed"))
+        parts.append(drawing.svg_text(left + bar + pad, y + 14, f"{entry.passed}/{entry.submissions} passed"))
         message, times = entry.most_common()
         if message:
             shown = message if len(message) <= 90 else message[:87] + "..."
-            parts.append(drawing._text(pad + 12, y + 30, f"{times}×: {shown}", size=10, fill="#52606d"))
+            parts.append(drawing.svg_text(pad + 12, y + 30, f"{times}×: {shown}", size=10, fill="#52606d"))
             width = max(width, pad + 12 + (len(shown) + 6) * 6 + pad)
         y += row
-    return drawing._svg(width, y + pad, parts)
+    return drawing.svg_document(width, y + pad, parts)
 
 
 def paths_for(target: Path) -> tuple[Path, Path]:

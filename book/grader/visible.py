@@ -28,8 +28,11 @@ STARTUP_TIMEOUT = 60
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--book-visible-fd", type=int, default=None, help="where to write each cell's result")
-    parser.addoption("--book-notebook-stdin", action="store_true",
-                     help="start the kernel first, then read the notebook (named on the command line) from stdin")
+    parser.addoption(
+        "--book-notebook-stdin",
+        action="store_true",
+        help="start the kernel first, then read the notebook (named on the command line) from stdin",
+    )
     parser.addoption("--book-warm-imports", default="", help="libraries to import in the kernel before the notebook")
 
 
@@ -54,9 +57,11 @@ def _start_kernel_first(notebook: Path, imports: str) -> None:
     names = [name for name in imports.split(",") if name.isidentifier()]
     if names:
         # In sys.modules only, none in the notebook's names; one that fails is the notebook's to report.
-        code = (f"def _warm(names={names!r}):\n    import importlib\n    for name in names:\n"
-                "        try:\n            importlib.import_module(name)\n        except Exception:\n"
-                "            pass\n_warm()\ndel _warm")
+        code = (
+            f"def _warm(names={names!r}):\n    import importlib\n    for name in names:\n"
+            "        try:\n            importlib.import_module(name)\n        except Exception:\n"
+            "            pass\n_warm()\ndel _warm"
+        )
         sent = kernel.execute_cell_input(code, allow_stdin=False)
         kernel.await_reply(sent, timeout=STARTUP_TIMEOUT)
         kernel.await_idle(sent, timeout=STARTUP_TIMEOUT)
@@ -86,8 +91,13 @@ def _write(config: pytest.Config, entry: dict[str, Any]) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
     if type(item).__name__ == "IPyNbCell" and (report.when == "call" or not report.passed):
-        entry = {"kind": "cell", "cell": getattr(item, "cell_num", -1), "passed": report.passed,
-                 "status": "skipped" if report.skipped else "passed" if report.passed else "failed", "message": ""}
+        entry = {
+            "kind": "cell",
+            "cell": getattr(item, "cell_num", -1),
+            "passed": report.passed,
+            "status": "skipped" if report.skipped else "passed" if report.passed else "failed",
+            "message": "",
+        }
         if report.failed:
             error = call.excinfo.value if call.excinfo else None
             trace = ANSI.sub("", getattr(error, "inner_traceback", None) or "")

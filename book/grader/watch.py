@@ -37,8 +37,14 @@ def saves(path: Path, *, interval: float | None, stop: threading.Event) -> Itera
         import watchfiles
 
         target = str(path.resolve())
-        for _ in watchfiles.watch(path.parent, watch_filter=lambda _, changed: changed == target, step=20,
-                                  debounce=400, stop_event=stop, raise_interrupt=False):
+        for _ in watchfiles.watch(
+            path.parent,
+            watch_filter=lambda _, changed: changed == target,
+            step=20,
+            debounce=400,
+            stop_event=stop,
+            raise_interrupt=False,
+        ):
             stamp = _stamp(path)
             if stamp is not None and stamp != seen:
                 seen = stamp
@@ -53,8 +59,14 @@ def saves(path: Path, *, interval: float | None, stop: threading.Event) -> Itera
         stop.wait(interval)
 
 
-def watch(path: Path, *, interval: float | None = None, runs: int | None = None,
-          options: runner.Options | None = None, out: Callable[[str], None] | None = None) -> int:
+def watch(
+    path: Path,
+    *,
+    interval: float | None = None,
+    runs: int | None = None,
+    options: runner.Options | None = None,
+    out: Callable[[str], None] | None = None,
+) -> int:
     if not path.is_file():
         print(f"watch: {path}: no such notebook", file=sys.stderr)
         return 2
@@ -74,8 +86,9 @@ def watch(path: Path, *, interval: float | None = None, runs: int | None = None,
     return 0
 
 
-def grade_and_show(path: Path, exercise: manifest.Exercise, warm: runner.Warm, say: Callable[[str], None],
-                   colour: bool) -> Result:
+def grade_and_show(
+    path: Path, exercise: manifest.Exercise, warm: runner.Warm, say: Callable[[str], None], colour: bool
+) -> Result:
     """Grade once: the quick checks' report as soon as it is known, then what the rest changes."""
     shown: dict[str, tuple[bool, str]] = {}
 

@@ -50,11 +50,14 @@ def carry_over(exercise: manifest.Exercise, workspace: Path = WORKSPACE, exercis
     shutil.copyfile(tracked, mine)
     from book import SOLUTIONS
     from book.authoring import release
+
     solution = SOLUTIONS / exercise.notebook_name
     if solution.exists():
         tracked.write_text(release.render(solution), encoding="utf-8")
-    return (f"your work on exercise {exercise.number} in {_shown(tracked)} is now in {_shown(mine)}; "
-            f"{_shown(tracked)} is back as released")
+    return (
+        f"your work on exercise {exercise.number} in {_shown(tracked)} is now in {_shown(mine)}; "
+        f"{_shown(tracked)} is back as released"
+    )
 
 
 def _shown(path: Path) -> str:
@@ -96,8 +99,10 @@ def start(exercise: manifest.Exercise, workspace: Path = WORKSPACE) -> str:
             return f"exercise {exercise.number} is already started: {_shown(mine)} (your work is kept)"
         kept = set_aside(mine, old)
         shutil.copyfile(exercise.starter, mine)
-        return (f"exercise {exercise.number} changed (version {old} to {exercise.version}): your work on version "
-                f"{old} is kept in {_shown(kept)}; the new version is in {_shown(mine)}")
+        return (
+            f"exercise {exercise.number} changed (version {old} to {exercise.version}): your work on version "
+            f"{old} is kept in {_shown(kept)}; the new version is in {_shown(mine)}"
+        )
     workspace.mkdir(exist_ok=True)
     shutil.copyfile(exercise.starter, mine)
     return f"started exercise {exercise.number}, {exercise.title}: open {_shown(mine)}"
@@ -116,6 +121,8 @@ def resolve(target: str, workspace: Path = WORKSPACE) -> tuple[Path, list[str]]:
     notes = [note for note in [carry_over(exercise, workspace)] if note]
     mine = path_of(exercise, workspace)
     if not mine.exists():
-        raise WorkspaceError(f"exercise {exercise.number} is not started yet: run `make start EX={exercise.number}` "
-                             f"(it copies the exercise to {_shown(mine)})")
+        raise WorkspaceError(
+            f"exercise {exercise.number} is not started yet: run `make start EX={exercise.number}` "
+            f"(it copies the exercise to {_shown(mine)})"
+        )
     return mine, notes

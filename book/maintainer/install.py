@@ -38,8 +38,11 @@ def note(text: str) -> None:
 
 def _tail(output: str) -> str:
     """The last line of an installer's complaint that says something, kept short."""
-    lines = [line.strip() for line in output.strip().splitlines() if line.strip()
-             and not line.lstrip().startswith("WARNING: Location")]
+    lines = [
+        line.strip()
+        for line in output.strip().splitlines()
+        if line.strip() and not line.lstrip().startswith("WARNING: Location")
+    ]
     return (lines[-1] if lines else "no output")[:160]
 
 
@@ -57,8 +60,11 @@ def get_uv(venv: Path) -> tuple[Path | None, str]:
     uv = uv_binary(venv)
     if uv.exists():
         return uv, ""
-    done = subprocess.run([str(venv_python(venv)), "-m", "pip", "install", *QUIET_PIP, "--target",
-                           str(venv / ".uv"), UV], capture_output=True, text=True)
+    done = subprocess.run(
+        [str(venv_python(venv)), "-m", "pip", "install", *QUIET_PIP, "--target", str(venv / ".uv"), UV],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0 or not uv.exists():
         return None, f"pip could not install {UV}: {_tail(done.stderr + done.stdout)}"
     return uv, ""
@@ -67,16 +73,27 @@ def get_uv(venv: Path) -> tuple[Path | None, str]:
 def uv_settings() -> tuple[dict[str, str], list[str]]:
     """pip's index and certificate settings from the environment, as uv reads them: (env, options)."""
     env = dict(os.environ)
-    for pip_name, uv_name in (("PIP_INDEX_URL", "UV_INDEX_URL"), ("PIP_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL"),
-                              ("PIP_FIND_LINKS", "UV_FIND_LINKS"), ("PIP_CERT", "SSL_CERT_FILE")):
+    for pip_name, uv_name in (
+        ("PIP_INDEX_URL", "UV_INDEX_URL"),
+        ("PIP_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL"),
+        ("PIP_FIND_LINKS", "UV_FIND_LINKS"),
+        ("PIP_CERT", "SSL_CERT_FILE"),
+    ):
         if env.get(pip_name) and not env.get(uv_name):
             env[uv_name] = env[pip_name]
     no_index = env.get("PIP_NO_INDEX", "").lower() in ("1", "true", "yes", "on")
     return env, ["--no-index"] if no_index else []
 
 
-def install(venv: Path, requirements: Sequence[Path], *, constraints: Sequence[Path] = (), upgrade: bool = False,
-            pre: bool = False, cwd: Path | None = None) -> str:
+def install(
+    venv: Path,
+    requirements: Sequence[Path],
+    *,
+    constraints: Sequence[Path] = (),
+    upgrade: bool = False,
+    pre: bool = False,
+    cwd: Path | None = None,
+) -> str:
     """Install `requirements` into `venv` (made when missing); the installer that did it, "uv" or "pip".
 
     Raises subprocess.CalledProcessError when pip, the last resort, fails."""
@@ -88,8 +105,18 @@ def install(venv: Path, requirements: Sequence[Path], *, constraints: Sequence[P
         # copy, not hard links into uv's cache: a file edited in the venv must not change the cache;
         # bytecode compiled now, as pip does: kernels import the libraries in every notebook run
         env, options = uv_settings()
-        command = [str(uv), "pip", "install", "--quiet", "--link-mode=copy", "--compile-bytecode",
-                   "--python", str(python), *options, *files]
+        command = [
+            str(uv),
+            "pip",
+            "install",
+            "--quiet",
+            "--link-mode=copy",
+            "--compile-bytecode",
+            "--python",
+            str(python),
+            *options,
+            *files,
+        ]
         command += (["--upgrade"] if upgrade else []) + (["--prerelease=allow"] if pre else [])
         done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
         if done.returncode == 0:
@@ -105,8 +132,15 @@ def install(venv: Path, requirements: Sequence[Path], *, constraints: Sequence[P
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book.maintainer.install", description=__doc__.splitlines()[0])
     parser.add_argument("venv", type=Path, help="the virtual environment (created when missing)")
-    parser.add_argument("-r", "--requirement", dest="requirements", type=Path, action="append", required=True,
-                        help="a requirements file (repeatable)")
+    parser.add_argument(
+        "-r",
+        "--requirement",
+        dest="requirements",
+        type=Path,
+        action="append",
+        required=True,
+        help="a requirements file (repeatable)",
+    )
     args = parser.parse_args(argv)
     missing = [str(path) for path in args.requirements if not path.is_file()]
     if missing:
@@ -117,8 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     except subprocess.CalledProcessError as exc:
         note(f"error: the install failed (exit status {exc.returncode}); see pip's output above")
         return 1
-    note(f"{', '.join(str(path) for path in args.requirements)} installed with {installer} "
-         f"in {time.perf_counter() - started:.0f} s")
+    note(
+        f"{', '.join(str(path) for path in args.requirements)} installed with {installer} "
+        f"in {time.perf_counter() - started:.0f} s"
+    )
     return 0
 
 

@@ -42,5 +42,3 @@ def _one_line(text: str) -> str:
 
 def _short(line: str) -> str:
     return line if len(line) <= 240 else line[:237] + "..."
-
-

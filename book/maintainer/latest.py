@@ -28,8 +28,17 @@ from book.maintainer.junit import Broken, broken
 
 MOVING = ("fastapi", "starlette", "pydantic", "sqlalchemy", "httpx", "aiosqlite", "fakeredis")
 # Released in step with one of MOVING, so their pins would hold it back.
-IN_STEP = ("pydantic-core", "pydantic-settings", "annotated-types", "typing-inspection", "annotated-doc", "redis", "anyio",
-           "typing-extensions", "greenlet")
+IN_STEP = (
+    "pydantic-core",
+    "pydantic-settings",
+    "annotated-types",
+    "typing-inspection",
+    "annotated-doc",
+    "redis",
+    "anyio",
+    "typing-extensions",
+    "greenlet",
+)
 VENV = ROOT / ".venv-latest"  # .venv-latest-pre with --pre: a pre-release left installed is never downgraded
 OUT = ROOT / "_build" / "latest"
 LEFT_OUT = ("tests/test_browser.py", "tests/test_site.py", "tests/test_site_editions.py")
@@ -45,14 +54,23 @@ def write_requirements(folder: Path) -> tuple[Path, Path]:
     """requirements.txt and constraints.txt for the newest releases: the pins of the moving
     libraries (and of what is released in step with them) dropped, every other pin kept."""
     constraints = folder / "constraints.txt"
-    constraints.write_text("\n".join(
-        line for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
-        if _name(line) not in MOVING + IN_STEP) + "\n", encoding="utf-8")
-    direct = [line.strip() for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
-              if line.strip() and not line.startswith(("#", "-")) and _name(line) not in MOVING]
+    constraints.write_text(
+        "\n".join(
+            line
+            for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+            if _name(line) not in MOVING + IN_STEP
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    direct = [
+        line.strip()
+        for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith(("#", "-")) and _name(line) not in MOVING
+    ]
     direct += ["sqlalchemy[asyncio]" if name == "sqlalchemy" else name for name in MOVING]
     requirements = folder / "requirements.txt"
-    requirements.write_text("\n".join(direct + ["-e ."]) + "\n", encoding="utf-8")
+    requirements.write_text("\n".join([*direct, "-e ."]) + "\n", encoding="utf-8")
     return requirements, constraints
 
 
@@ -74,17 +92,23 @@ def _pinned(name: str) -> str:
 
 
 def _installed(python: Path, name: str) -> str:
-    done = subprocess.run([str(python), "-c", f"import importlib.metadata as m; print(m.version({name!r}))"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(python), "-c", f"import importlib.metadata as m; print(m.version({name!r}))"],
+        capture_output=True,
+        text=True,
+    )
     return done.stdout.strip() or "not installed"
 
 
 def sanitizer(folder: Path) -> Path:
     """The course's nbval sanitizer, plus the versions line."""
     path = folder / "nbval.sanitize"
-    path.write_text((ROOT / "nbval.sanitize").read_text(encoding="utf-8")
-                    + f"\n# The versions line names the pinned versions.\nregex: {VERSIONS_LINE}\n"
-                      "replace: Outputs produced with VERSIONS.\n", encoding="utf-8")
+    path.write_text(
+        (ROOT / "nbval.sanitize").read_text(encoding="utf-8")
+        + f"\n# The versions line names the pinned versions.\nregex: {VERSIONS_LINE}\n"
+        "replace: Outputs produced with VERSIONS.\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -92,9 +116,24 @@ def run_suite(jobs: str, venv: Path, out: Path) -> Path:
     """pytest, as make test runs it, in .venv-latest; the JUnit XML it wrote."""
     junit = out / "junit.xml"
     junit.unlink(missing_ok=True)
-    command = [str(venv / "bin" / "python"), "-m", "book.maintainer.offline", str(venv / "bin" / "python"), "-m", "pytest",
-               "-n", jobs, "--dist", "loadfile", "-q", "--nbval-sanitize-with", str(sanitizer(out)),
-               "--junitxml", str(junit), *[f"--ignore={path}" for path in LEFT_OUT]]
+    command = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "book.maintainer.offline",
+        str(venv / "bin" / "python"),
+        "-m",
+        "pytest",
+        "-n",
+        jobs,
+        "--dist",
+        "loadfile",
+        "-q",
+        "--nbval-sanitize-with",
+        str(sanitizer(out)),
+        "--junitxml",
+        str(junit),
+        *[f"--ignore={path}" for path in LEFT_OUT],
+    ]
     subprocess.run(command, cwd=ROOT)
     return junit
 
@@ -103,8 +142,12 @@ def report(versions: dict[str, tuple[str, str]], total: int, problems: list[Brok
     lines = ["# The suite against the newest releases", "", "| package | pinned | tested |", "|---|---|---|"]
     lines += [f"| {name} | {pinned} | {installed} |" for name, (pinned, installed) in versions.items()]
     moved = [name for name, (pinned, installed) in versions.items() if pinned != installed]
-    lines += ["", f"Newer than the pins: {', '.join(moved) if moved else 'none (the pins are the newest releases)'}.",
-              "", f"{total} tests, {len(problems)} broken."]
+    lines += [
+        "",
+        f"Newer than the pins: {', '.join(moved) if moved else 'none (the pins are the newest releases)'}.",
+        "",
+        f"{total} tests, {len(problems)} broken.",
+    ]
     if problems:
         lines += ["", "| where | why |", "|---|---|"]
         lines += [f"| {problem.where} | {problem.why.replace('|', '/')} |" for problem in problems]
@@ -120,8 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         versions = install(args.pre, venv, out)
     except subprocess.CalledProcessError as exc:
-        print(f"error: installing the newest releases failed (exit status {exc.returncode}); see the output above",
-              file=sys.stderr)
+        print(
+            f"error: installing the newest releases failed (exit status {exc.returncode}); see the output above",
+            file=sys.stderr,
+        )
         return 2
     total, problems = broken(run_suite(args.jobs, venv, out))
     text = report(versions, total, problems)

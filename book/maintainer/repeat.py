@@ -1,5 +1,7 @@
-"""Every chapter and solution under strict nbval, several rounds in a row, in parallel, each round on a
-different machine setting: ``python -m book.maintainer.repeat --rounds 3`` (``make repeat``).
+"""Run every chapter and solution under strict nbval several rounds in a row, each on other settings.
+
+``python -m book.maintainer.repeat --rounds 3`` (``make repeat``): the notebooks run in parallel,
+and each round on a different machine setting.
 
 A stored output that depends on the time, an address, the order of a set or the machine fails
 sooner or later; this makes it sooner. Each round sets its own PYTHONHASHSEED (the order of a set
@@ -18,10 +20,9 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from book import ROOT
-from book.maintainer.junit import broken
+from book.maintainer.junit import Broken, broken
 
 NOTEBOOKS = ["chapters", "solutions"]
 # Far from each other and from UTC, half-hour offsets included.
@@ -33,14 +34,32 @@ def round_settings(number: int) -> dict[str, str]:
     return {"PYTHONHASHSEED": str(number + 1), "TZ": ZONES[number % len(ZONES)]}
 
 
-def run_round(number: int, jobs: str, paths: list[str]) -> tuple[int, list, float, dict[str, str]]:
+def run_round(number: int, jobs: str, paths: list[str]) -> tuple[int, list[Broken], float, dict[str, str]]:
     settings = round_settings(number)
     junit = OUT / f"round-{number + 1}.xml"
     junit.unlink(missing_ok=True)
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "pytest", *paths, "-q", "-p", "no:randomly", "-n", jobs,
-                    "--dist", "loadfile", "--junitxml", str(junit)],
-                   cwd=ROOT, env={**os.environ, **settings}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *paths,
+            "-q",
+            "-p",
+            "no:randomly",
+            "-n",
+            jobs,
+            "--dist",
+            "loadfile",
+            "--junitxml",
+            str(junit),
+        ],
+        cwd=ROOT,
+        env={**os.environ, **settings},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     total, problems = broken(junit)
     return total, problems, time.monotonic() - started, settings
 
@@ -54,7 +73,9 @@ def _positive(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book.maintainer.repeat", description=__doc__.splitlines()[0])
-    parser.add_argument("paths", nargs="*", default=NOTEBOOKS, help="notebooks or folders (default: chapters solutions)")
+    parser.add_argument(
+        "paths", nargs="*", default=NOTEBOOKS, help="notebooks or folders (default: chapters solutions)"
+    )
     parser.add_argument("--rounds", type=_positive, default=3, help="how many rounds (default 3)")
     parser.add_argument("--jobs", default="auto", help="pytest-xdist workers per round (default: auto)")
     parser.add_argument("--first", type=_positive, default=1, help="the first round's number, for its settings")

@@ -26,6 +26,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -39,9 +40,10 @@ EDITIONS = {"full": ROOT, "class": BUILD / "class"}
 SOLUTIONS_CAPTION = "Solutions"
 BINDER = "https://mybinder.org"
 COLAB = "https://colab.research.google.com"
+Yaml = dict[str, Any]  # a mapping read from _config.yml or _toc.yml
 
 
-def effective_config(config: dict) -> dict:
+def effective_config(config: Yaml) -> Yaml:
     """The configuration to build with: repository buttons on exactly when a repository is set."""
     config = copy.deepcopy(config)
     url = ((config.get("repository") or {}).get("url") or "").strip()
@@ -55,15 +57,16 @@ def effective_config(config: dict) -> dict:
     # The footer: the course's name, linked to its repository when there is one (no "By ..." line).
     config["author"] = ""
     title = escape(config.get("title") or "The course")
-    html["extra_footer"] = (f'<p>{title} · <a href="{escape(url)}">the course\'s repository</a></p>' if url
-                            else f"<p>{title}</p>")
+    html["extra_footer"] = (
+        f'<p>{title} · <a href="{escape(url)}">the course\'s repository</a></p>' if url else f"<p>{title}</p>"
+    )
     sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
     sphinx_config["course_repository"] = url
     config.setdefault("execute", {})["cache"] = str(CACHE)
     return config
 
 
-def class_toc(toc: dict) -> dict:
+def class_toc(toc: Yaml) -> Yaml:
     """The table of contents without the Solutions part."""
     toc = copy.deepcopy(toc)
     parts = toc.get("parts", [])
@@ -74,12 +77,12 @@ def class_toc(toc: dict) -> dict:
     return toc
 
 
-def solution_titles(toc: dict) -> dict:
+def solution_titles(toc: Yaml) -> Yaml:
     """The table of contents with each solution under the title of its page, "Solution NN: ..."
     (book/site/edition.py titles the page), rather than a title of its own in _toc.yml."""
     toc = copy.deepcopy(toc)
 
-    def walk(entries: list[dict]) -> None:
+    def walk(entries: list[Yaml]) -> None:
         for entry in entries:
             if entry.get("file", "").startswith("solutions/"):
                 entry.pop("title", None)
@@ -106,42 +109,57 @@ def write_inputs(edition: str, repository: str | None = None) -> tuple[Path, Pat
 
 def build_command(edition: str, repository: str | None = None, quiet: bool = False) -> list[str]:
     config_path, toc_path = write_inputs(edition, repository)
-    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--config", str(config_path),
-               "--toc", str(toc_path), "--path-output", str(EDITIONS[edition]), "-W", "--keep-going"]
+    command = [
+        str(Path(sys.executable).with_name("jupyter-book")),
+        "build",
+        str(ROOT),
+        "--config",
+        str(config_path),
+        "--toc",
+        str(toc_path),
+        "--path-output",
+        str(EDITIONS[edition]),
+        "-W",
+        "--keep-going",
+    ]
     return command + (["--quiet"] if quiet else [])
 
 
-def toc_files(toc: dict) -> list[str]:
+def toc_files(toc: Yaml) -> list[str]:
     """Every page a table of contents lists, sections included, in its order (the root first)."""
-    def walk(entries: list[dict]) -> list[str]:
+
+    def walk(entries: list[Yaml]) -> list[str]:
         return [name for entry in entries for name in [entry.get("file", ""), *walk(entry.get("sections", []))]]
 
     return [toc.get("root", ""), *walk([entry for part in toc.get("parts", []) for entry in part.get("chapters", [])])]
 
 
-def toc_notebooks(toc: dict) -> list[Path]:
+def toc_notebooks(toc: Yaml) -> list[Path]:
     """The notebooks a table of contents lists, in its order."""
     return [ROOT / f"{name}.ipynb" for name in toc_files(toc) if name and (ROOT / f"{name}.ipynb").is_file()]
 
 
 def _execute(path: str, timeout: int) -> tuple[str, str | None, float, str]:
     """Execute one notebook as myst-nb's cache mode does; (path, notebook JSON or None, seconds, error)."""
-    import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
 
-    notebook = nbformat.read(path, as_version=4)
-    result = single_nb_execution(notebook, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False,
-                                 meta_override=True)
+    from book.core import nbfiles
+
+    notebook = nbfiles.read(path, as_version=4)
+    result = single_nb_execution(
+        notebook, cwd=str(Path(path).parent), timeout=timeout, allow_errors=False, meta_override=True
+    )
     if result.err is not None:
         return path, None, result.time, type(result.err).__name__
-    return path, nbformat.writes(notebook), result.time, ""
+    return path, nbfiles.writes(notebook), result.time, ""
 
 
 def prime_cache(edition: str, quiet: bool = False) -> int:
     """Execute, side by side, the notebooks of `edition` that the execution cache lacks; how many ran."""
-    import nbformat
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
+
+    from book.core import nbfiles
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     execute = config.get("execute") or {}
@@ -151,7 +169,7 @@ def prime_cache(edition: str, quiet: bool = False) -> int:
     cache = get_cache(str(CACHE))
     todo = []
     for path in toc_notebooks(class_toc(toc) if edition == "class" else toc):
-        notebook = nbformat.read(path, as_version=4)
+        notebook = nbfiles.read(path, as_version=4)
         if (notebook.metadata.get("mystnb") or {}).get("execution_mode") == "off":
             continue
         try:
@@ -168,16 +186,18 @@ def prime_cache(edition: str, quiet: bool = False) -> int:
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_execute, str(path), int(execute.get("timeout", 120))) for path in todo]
         for future in as_completed(futures):
-            path, text, seconds, error = future.result()
-            shown = Path(path).relative_to(ROOT)
+            ran, text, seconds, error = future.result()
+            shown = Path(ran).relative_to(ROOT)
             if text is None:
                 # left for Jupyter Book, which runs it again and fails the build with the traceback
                 print(f"  {shown}: {error} after {seconds:.1f} s", flush=True)
                 continue
-            record = cache.add_nb_to_project(path)
-            cache.cache_notebook_bundle(CacheBundleIn(nbformat.reads(text, as_version=4), record.uri,
-                                                      data={"execution_seconds": seconds}),
-                                        check_validity=False, overwrite=True)
+            record = cache.add_nb_to_project(ran)
+            cache.cache_notebook_bundle(
+                CacheBundleIn(nbfiles.reads(text, as_version=4), record.uri, data={"execution_seconds": seconds}),
+                check_validity=False,
+                overwrite=True,
+            )
             if not quiet:
                 print(f"  {shown} {seconds:.1f} s", flush=True)
     if not quiet:
@@ -191,8 +211,14 @@ def html_folder(edition: str) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m book.site", description=__doc__.splitlines()[0])
-    parser.add_argument("--class", dest="edition", action="store_const", const="class", default="full",
-                        help="build the class edition, without the Solutions part, into _build/class/_build/html")
+    parser.add_argument(
+        "--class",
+        dest="edition",
+        action="store_const",
+        const="class",
+        default="full",
+        help="build the class edition, without the Solutions part, into _build/class/_build/html",
+    )
     parser.add_argument("--repository", metavar="URL", help="override repository.url of _config.yml for this build")
     parser.add_argument("--quiet", action="store_true", help="print only warnings and errors")
     args = parser.parse_args(argv)

@@ -22,14 +22,21 @@ import re
 import subprocess
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.config import Config
+
 EDITIONS = ("full", "class")
 SOLUTIONS = "solutions/"
-MARKER = re.compile(r"^(?P<indent>\s*)### (?:(?P<begin>BEGIN SOLUTION)(?::\s*(?P<instruction>.*?))?|END SOLUTION|"
-                    r"(?P<buggy>BUGGY))\s*$")
+MARKER = re.compile(
+    r"^(?P<indent>\s*)### (?:(?P<begin>BEGIN SOLUTION)(?::\s*(?P<instruction>.*?))?|END SOLUTION|"
+    r"(?P<buggy>BUGGY))\s*$"
+)
 # Search: a solution page scores far below any other page that matches (Sphinx's default scorer
 # otherwise, which a html_search_scorer file replaces as a whole).
 SCORER = """var Scorer = {
@@ -49,7 +56,7 @@ SCORER = """var Scorer = {
 """
 
 
-def _add_tag(app, config) -> None:
+def _add_tag(app: Sphinx, config: Config) -> None:
     if config.course_edition not in EDITIONS:
         raise ValueError(f"course_edition must be one of {', '.join(EDITIONS)}, not {config.course_edition!r}")
     app.tags.add(f"{config.course_edition}_edition")
@@ -87,13 +94,15 @@ def _solution_box(docname: str) -> nodes.Element:
     box += nodes.title("", "Solution")
     text = nodes.paragraph("", "This page is the reference solution of ")
     text += nodes.reference("", f"Exercise {number}", refuri=f"../exercises/{name}.html", internal=True)
-    text += nodes.Text(f". Try the exercise first and grade it (make grade EX={number}); come here to "
-                       "compare once it passes, or when you are stuck for good.")
+    text += nodes.Text(
+        f". Try the exercise first and grade it (make grade EX={number}); come here to "
+        "compare once it passes, or when you are stuck for good."
+    )
     box += text
     return box
 
 
-def _solution_page(app, doctree) -> None:
+def _solution_page(app: Sphinx, doctree: nodes.document) -> None:
     docname = app.env.docname
     if not docname.startswith(SOLUTIONS):
         return
@@ -114,7 +123,7 @@ def _solution_page(app, doctree) -> None:
             block.rawsource = cleaned
 
 
-def _search_scorer(app, config) -> None:
+def _search_scorer(app: Sphinx, config: Config) -> None:
     """Solutions ranked after exercises and chapters in search (Sphinx's html_search_scorer)."""
     if config.html_search_scorer:
         return
@@ -137,9 +146,12 @@ class GetTheCourse(SphinxDirective):
             intro += nodes.Text(": clone it, or download it as a zip from there.")
             command = f"git clone {url} fastapi-di-course\ncd fastapi-di-course"
         else:
-            intro = nodes.paragraph("", "Get the course folder from whoever gave you this site: a copy of its "
-                                    "repository (git clone with the address they give you) or a zip of it. "
-                                    "Unpack or clone it, then work in that folder:")
+            intro = nodes.paragraph(
+                "",
+                "Get the course folder from whoever gave you this site: a copy of its "
+                "repository (git clone with the address they give you) or a zip of it. "
+                "Unpack or clone it, then work in that folder:",
+            )
             command = "cd fastapi-di-course   # the course folder, wherever you put it"
         block = nodes.literal_block(command, command, language="sh")
         return [intro, block]
@@ -150,20 +162,28 @@ def last_changed(path: str) -> str | None:
     """The date (YYYY-MM-DD) of the last commit that changed `path`; None outside git or before the
     file's first commit (a page then shows no date rather than the build's)."""
     try:
-        done = subprocess.run(["git", "log", "-1", "--format=%cs", "--", Path(path).name], cwd=Path(path).parent,
-                              capture_output=True, text=True, timeout=10)
+        done = subprocess.run(
+            ["git", "log", "-1", "--format=%cs", "--", Path(path).name],
+            cwd=Path(path).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
-def _page_context(app, pagename, templatename, context, doctree) -> None:
+def _page_context(
+    app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: nodes.document | None
+) -> None:
     """Every page: its real last-changed date (or none), and each script once (sphinx-thebe adds
     its configuration script once per read, and a second copy redeclares THEBE_JS_URL)."""
     if "last_updated" in context:
         source = app.env.doc2path(pagename) if pagename in app.env.all_docs else None
         context["last_updated"] = last_changed(str(source)) if source else None
-    seen, kept = set(), []
+    seen: set[tuple[str, tuple[tuple[str, Any], ...]]] = set()
+    kept: list[Any] = []
     for script in context.get("script_files", []):
         # an inline script is added once with filename None and once with "" (the same script)
         key = (getattr(script, "filename", None) or "", tuple(sorted(getattr(script, "attributes", {}).items())))
@@ -174,36 +194,39 @@ def _page_context(app, pagename, templatename, context, doctree) -> None:
         context["script_files"][:] = kept  # the builder's own list, which it restores for the next page
 
 
-NEEDS = ("*From the course FastAPI dependency injection, hands-on.* This notebook uses the course's "
-         "`book` package (`import book`). In the course folder it is there already; anywhere else, install "
-         "it first into the environment the notebook runs in: `pip install path/to/the/course/folder` "
-         "(the Setup page of the course says how to get the folder).")
+NEEDS = (
+    "*From the course FastAPI dependency injection, hands-on.* This notebook uses the course's "
+    "`book` package (`import book`). In the course folder it is there already; anywhere else, install "
+    "it first into the environment the notebook runs in: `pip install path/to/the/course/folder` "
+    "(the Setup page of the course says how to get the folder)."
+)
 NEEDS_CELL_ID = "needs-the-book-package"
 
 
-def _say_what_downloads_need(app, exception) -> None:
+def _say_what_downloads_need(app: Sphinx, exception: BaseException | None) -> None:
     """A page's download (_sources/<page>.ipynb) opens with what it needs to run outside the course
     folder, when it imports the course's `book` package."""
     if exception is not None or app.builder.format != "html":
         return
-    import nbformat
+    from book.core import nbfiles
 
     for path in sorted((Path(app.outdir) / "_sources").glob("*/*.ipynb")):
-        notebook = nbformat.read(path, as_version=4)
+        notebook = nbfiles.read(path, as_version=4)
         code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
         if not re.search(r"^\s*(import book\b|from book\b)", code, re.M):
             continue
         if any(cell.get("id") == NEEDS_CELL_ID for cell in notebook.cells):
             continue
-        cell = nbformat.v4.new_markdown_cell(NEEDS)
+        cell = nbfiles.new_markdown_cell(NEEDS)
         cell["id"] = NEEDS_CELL_ID
         first = notebook.cells[0] if notebook.cells else None
         titled = first is not None and first.cell_type == "markdown" and first.source.lstrip().startswith("# ")
         notebook.cells.insert(1 if titled else 0, cell)
-        nbformat.write(notebook, path)
+        nbfiles.write(notebook, path)
 
 
-def setup(app):
+def setup(app: Sphinx) -> dict[str, Any]:
+    """Sphinx's entry point: the two config values, the directive and the event handlers."""
     app.add_config_value("course_edition", "full", "env", types=[str])
     app.add_config_value("course_repository", "", "env", types=[str])
     app.add_directive("course-get-code", GetTheCourse)

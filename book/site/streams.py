@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import TYPE_CHECKING, Any
 
 import myst_nb.core.render
 import myst_nb.ext.execution_tables
@@ -26,6 +27,12 @@ from docutils import nodes
 from myst_nb.core import utils
 from myst_nb.core.render import NbElementRenderer
 from sphinx.addnodes import pending_xref
+
+if TYPE_CHECKING:
+    from myst_nb.core.render import MimeData
+    from sphinx.application import Sphinx
+
+Output = dict[str, Any]  # one output of a notebook cell, as JSON
 
 _original = utils.coalesce_streams
 _render_image = NbElementRenderer.render_image
@@ -38,16 +45,19 @@ def alt_text(svg: str) -> str:
     return " ".join(html.unescape(found.group(1)).split()) if found else ""
 
 
-def render_image(self, data):
-    image_nodes = _render_image(self, data)
+def render_image(self: NbElementRenderer, data: MimeData) -> list[nodes.Element]:
+    """myst-nb's image, with the SVG's own description as its alt text."""
+    image_nodes: list[nodes.Element] = _render_image(self, data)
     if data.mime_type == "image/svg+xml" and (alt := alt_text(data.string)):
         for node in image_nodes:
             node.setdefault("alt", alt)
     return image_nodes
 
 
-def coalesce_streams(outputs):
-    joined, streams = [], {}
+def coalesce_streams(outputs: list[Output] | None) -> list[Output]:
+    """myst-nb's coalesce_streams, after joining each stream's chunks as they were written."""
+    joined: list[Output] = []
+    streams: dict[str, Output] = {}
     for output in outputs or []:
         if output["output_type"] == "stream" and output["name"] in streams:
             streams[output["name"]]["text"] += output["text"]
@@ -55,13 +65,14 @@ def coalesce_streams(outputs):
         if output["output_type"] == "stream":
             streams[output["name"]] = output
         joined.append(output)
-    return _original(joined)  # one chunk per stream now: the original only tidies \r, \b and the order
+    tidied: list[Output] = _original(joined)  # one chunk per stream now: the original only tidies \r, \b and the order
+    return tidied
 
 
 STATUS_HEADERS = ("Page", "Status", "Run time")
 
 
-def status_table(parent_docname: str, metadata) -> nodes.table:
+def status_table(parent_docname: str, metadata: dict[str, dict[str, Any]]) -> nodes.table:
     """The execution table as a learner reads it: page titles, a word with each icon, seconds."""
     table = nodes.table(classes=["colwidths-auto", "course-status"])
     group = nodes.tgroup(cols=len(STATUS_HEADERS))
@@ -77,8 +88,15 @@ def status_table(parent_docname: str, metadata) -> nodes.table:
         data = metadata[docname].get("exec_data")
         if not data:
             continue
-        link = pending_xref(refdoc=parent_docname, reftarget="/" + docname, reftype="doc", refdomain="std",
-                            refexplicit=False, refwarn=True, classes=["xref", "doc"])
+        link = pending_xref(
+            refdoc=parent_docname,
+            reftarget="/" + docname,
+            reftype="doc",
+            refdomain="std",
+            refexplicit=False,
+            refwarn=True,
+            classes=["xref", "doc"],
+        )
         link += nodes.inline(text=docname)
         if data.get("succeeded"):
             status = nodes.paragraph(text="✅ ran without errors")
@@ -86,12 +104,14 @@ def status_table(parent_docname: str, metadata) -> nodes.table:
             status = nodes.paragraph(text=f"❌ failed: {(data.get('error') or 'see the build log').strip()}")
         runtime = data.get("runtime")
         seconds = nodes.paragraph(text="-" if runtime is None else f"{runtime:.1f} s")
-        body += nodes.row("", nodes.entry("", nodes.paragraph("", "", link)), nodes.entry("", status),
-                          nodes.entry("", seconds))
+        body += nodes.row(
+            "", nodes.entry("", nodes.paragraph("", "", link)), nodes.entry("", status), nodes.entry("", seconds)
+        )
     return table
 
 
-def setup(app):
+def setup(app: Sphinx) -> dict[str, Any]:
+    """Sphinx's entry point: put this module's three functions in place of myst-nb's."""
     myst_nb.core.render.coalesce_streams = coalesce_streams
     NbElementRenderer.render_image = render_image
     myst_nb.ext.execution_tables.make_stat_table = status_table

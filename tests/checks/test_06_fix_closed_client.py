@@ -16,12 +16,16 @@ with the same sequences of requests, restarts, service failures and overrides.
 
 import json
 import string
+from random import Random
+from typing import Any
 
+from httpx import AsyncClient
 from hypothesis import strategies as st
 from hypothesis.stateful import rule
 
 from book.grader.checks import agent_side, check, expect, expect_response
-from book.grader.differential import Machine, differential  # noqa: F401  (a fixture)
+from book.grader.differential import Differential, Machine, differential  # noqa: F401  (a fixture)
+from book.grader.remote_notebook import Notebook
 
 EXERCISE = "06-fix-closed-client"
 
@@ -31,31 +35,31 @@ RETRY = {"retry-after": "30"}
 
 
 @agent_side
-def set_rates(ctx, pairs):
+def set_rates(ctx: "Any", pairs: dict[str, float]) -> None:
     """Set (or move) rates in the simulated service's table: {"EURUSD": 1.08, ...}."""
     ctx.nb.PAIRS.update(pairs)
 
 
 @agent_side
-def set_service(ctx, status):
+def set_service(ctx: "Any", status: str) -> None:
     ctx.nb.SERVICE["status"] = status
 
 
 @agent_side
-def pairs_asked(ctx):
+def pairs_asked(ctx: "Any") -> dict[str, list[str]]:
     """The pairs the notebook's service was asked for, and those the check's own service was."""
     return {"service": list(ctx.nb.ASKED), "flat": list(getattr(ctx, "flat_asked", []))}
 
 
 @agent_side
-def flat_rates_client(ctx, rate):
+def flat_rates_client(ctx: "Any", rate: float) -> "Any":
     """A client to another rates service, where every pair is worth `rate` (it keeps what it is
     asked in ctx.flat_asked)."""
     import httpx
 
     ctx.flat_asked = []
 
-    def answer(request):
+    def answer(request: "Any") -> "Any":
         pair = request.url.path.rsplit("/", 1)[-1]
         ctx.flat_asked.append(pair)
         return httpx.Response(200, json={"pair": pair, "mid": rate})
@@ -64,7 +68,7 @@ def flat_rates_client(ctx, rate):
 
 
 @agent_side
-async def watched_runs(ctx, runs, end_with_error):
+async def watched_runs(ctx: "Any", runs: list[list[str]], end_with_error: bool) -> "dict[str, Any]":
     """Run the app's lifespan once per item of `runs` (the paths to GET in that run), in sequence;
     with `end_with_error`, one more run whose block raises after its requests, as a failing test
     does. Every httpx.AsyncClient is watched: when it was made, which client each request to the
@@ -79,23 +83,23 @@ async def watched_runs(ctx, runs, end_with_error):
     made, sends, phase = [], [], ["loading"]
     original_init, original_send = httpx.AsyncClient.__init__, httpx.AsyncClient.send
 
-    def init(self, *args, **kwargs):
+    def init(self: "httpx.AsyncClient", *args: "Any", **kwargs: "Any") -> None:
         original_init(self, *args, **kwargs)
         made.append((self, phase[0]))
 
-    async def send(self, request, *args, **kwargs):
+    async def send(self: "httpx.AsyncClient", request: "Any", *args: "Any", **kwargs: "Any") -> "Any":
         sends.append((self, not self.is_closed))
         return await original_send(self, request, *args, **kwargs)
 
-    def number(client):
+    def number(client: "httpx.AsyncClient") -> int:
         return next((index for index, (seen, _) in enumerate(made) if seen is client), -1)
 
-    async def get(served, path):
+    async def get(served: "Any", path: str) -> "Any":
         response = await RecordingTransport(served).handle_async_request(httpx.Request("GET", "http://test" + path))
         await response.aread()
         return response.status_code
 
-    async def one_run(label, paths, fail):
+    async def one_run(label: str, paths: list[str], fail: bool) -> "dict[str, Any]":
         first_made, first_send, statuses = len(made), len(sends), []
         phase[0] = f"startup of {label}"
         try:
@@ -111,25 +115,28 @@ async def watched_runs(ctx, runs, end_with_error):
         phase[0] = f"after {label}"
         mine, used = made[first_made:], sends[first_send:]
         involved = {id(client): client for client, _ in mine} | {id(client): client for client, _ in used}
-        return {"label": label, "statuses": statuses,
-                "at_startup": [number(client) for client, when in mine if when.startswith("startup")],
-                "in_requests": sum(1 for _, when in mine if when.startswith("a request")),
-                "through": [number(client) for client, _ in used],
-                "closed_when_used": sum(1 for _, was_open in used if not was_open),
-                "left_open": sum(1 for client in involved.values() if not client.is_closed)}
+        return {
+            "label": label,
+            "statuses": statuses,
+            "at_startup": [number(client) for client, when in mine if when.startswith("startup")],
+            "in_requests": sum(1 for _, when in mine if when.startswith("a request")),
+            "through": [number(client) for client, _ in used],
+            "closed_when_used": sum(1 for _, was_open in used if not was_open),
+            "left_open": sum(1 for client in involved.values() if not client.is_closed),
+        }
 
-    httpx.AsyncClient.__init__, httpx.AsyncClient.send = init, send
+    httpx.AsyncClient.__init__, httpx.AsyncClient.send = init, send  # type: ignore[method-assign]  # every client watched
     try:
         report = [await one_run(f"run {index}", paths, False) for index, paths in enumerate(runs, start=1)]
         if end_with_error:
             report.append(await one_run(f"run {len(runs) + 1} (it ends with an error)", runs[0][:1], True))
     finally:
-        httpx.AsyncClient.__init__, httpx.AsyncClient.send = original_init, original_send
+        httpx.AsyncClient.__init__, httpx.AsyncClient.send = original_init, original_send  # type: ignore[method-assign]  # put back
     return {"runs": report, "made": [when for _, when in made]}
 
 
 @agent_side
-async def two_apps_at_once(ctx, steps):
+async def two_apps_at_once(ctx: "Any", steps: list[list[str]]) -> "dict[str, Any]":
     """The notebook's app and a second app built from the same module (the same lifespan, routes and
     handlers, as a second worker or test client importing it has), run at once. `steps`: [which app
     ("first" or "second"), path]; "start second" and "stop second" in between. The answers, and how
@@ -148,18 +155,18 @@ async def two_apps_at_once(ctx, steps):
     made, starting = [], [False]
     original_init = httpx.AsyncClient.__init__
 
-    def init(self, *args, **kwargs):
+    def init(self: "httpx.AsyncClient", *args: "Any", **kwargs: "Any") -> None:
         original_init(self, *args, **kwargs)
         if starting[0]:
             made.append(self)
 
-    async def get(served, path):
+    async def get(served: "Any", path: str) -> "Any":
         response = await RecordingTransport(served).handle_async_request(httpx.Request("GET", "http://test" + path))
         body = (await response.aread()).decode("utf-8", "replace")
         error = response.extensions.get("app_error")
         return [response.status_code, body[:200], f"{type(error).__name__}: {error}"[:160] if error else ""]
 
-    async def start(which):
+    async def start(which: "Any") -> "Any":
         starting[0] = True
         try:
             return await which.__aenter__()
@@ -167,7 +174,7 @@ async def two_apps_at_once(ctx, steps):
             starting[0] = False
 
     answers, running, first_run, second_run = [], {}, serving(app), None
-    httpx.AsyncClient.__init__ = init
+    httpx.AsyncClient.__init__ = init  # type: ignore[method-assign]  # every client watched
     try:
         running["first"] = await start(first_run)
         try:
@@ -177,42 +184,52 @@ async def two_apps_at_once(ctx, steps):
                     running["second"] = await start(second_run)
                 elif which == "stop second":
                     del running["second"]
+                    assert second_run is not None  # started by the step before
                     await second_run.__aexit__(None, None, None)
                 else:
                     answers.append([which, path, *await get(running[which], path)])
         finally:
             await first_run.__aexit__(None, None, None)
     finally:
-        httpx.AsyncClient.__init__ = original_init
+        httpx.AsyncClient.__init__ = original_init  # type: ignore[method-assign]  # put back
     return {"answers": answers, "made": len(made), "left_open": sum(1 for client in made if not client.is_closed)}
 
 
-def made_up_pairs(rng, count):
+def made_up_pairs(rng: Random, count: int) -> dict[str, float]:
     """`count` pairs of made-up currencies (never the given ones), each with a rate: {"ABCXYZ": 1.2345}."""
-    codes = set()
+    codes: set[str] = set()
     while len(codes) < 2 * count:
         code = "".join(rng.choice(string.ascii_uppercase) for _ in range(3))
         if code not in {"EUR", "USD", "GBP", "JPY", "CHF"}:
             codes.add(code)
-    codes = sorted(codes)
-    rng.shuffle(codes)
-    return {codes[2 * n] + codes[2 * n + 1]: rng.randint(5000, 2_000_000) / 10_000 for n in range(count)}
+    ordered = sorted(codes)
+    rng.shuffle(ordered)
+    return {ordered[2 * n] + ordered[2 * n + 1]: rng.randint(5000, 2_000_000) / 10_000 for n in range(count)}
 
 
-def slashed(pair):
+def slashed(pair: str) -> str:
     return f"{pair[:3]}/{pair[3:]}"
 
 
-def rate_of(pair, rate):
+def rate_of(pair: str, rate: float) -> tuple[str, dict[str, Any]]:
     return f"/rates/{slashed(pair)}", {"pair": slashed(pair), "rate": rate}
 
 
-def quote_of(pair, rate, amount):
-    return (f"/quotes/{slashed(pair)}?amount={amount}",
-            {"pair": slashed(pair), "amount": float(amount), "total": round(float(amount) * rate, 2)})
+def quote_of(pair: str, rate: float, amount: float) -> tuple[str, dict[str, Any]]:
+    return (
+        f"/quotes/{slashed(pair)}?amount={amount}",
+        {"pair": slashed(pair), "amount": float(amount), "total": round(float(amount) * rate, 2)},
+    )
 
 
-async def expect_get(client, path, status, json=None, headers=None, called=None):
+async def expect_get(
+    client: AsyncClient,
+    path: str,
+    status: int,
+    json: Any = None,
+    headers: dict[str, str] | None = None,
+    called: str | None = None,
+) -> None:
     response = await client.get(path)
     if json is None:
         expect_response(response, status=status, headers=headers, called=called)
@@ -220,12 +237,15 @@ async def expect_get(client, path, status, json=None, headers=None, called=None)
         expect_response(response, status=status, json=json, headers=headers, called=called)
 
 
-@check(points=1, hint="""GET /rates/{base}/{quote} answers the rates service's mid rate for the pair, GET
+@check(
+    points=1,
+    hint="""GET /rates/{base}/{quote} answers the rates service's mid rate for the pair, GET
     /quotes/{base}/{quote}?amount=... the amount times that rate, rounded to cents; an unknown pair is a
     404, a currency that is not three capital letters or an amount not above 0 a 422. The starter did
     this: if your change broke it, which client does mid_rate get now?""",
-       see="06-lifespan-resources.ipynb#overrides-swap-the-dependency-not-the-lifespan")
-async def test_rates_and_quotes_come_from_the_service(nb, client, rng):
+    see="06-lifespan-resources.ipynb#overrides-swap-the-dependency-not-the-lifespan",
+)
+async def test_rates_and_quotes_come_from_the_service(nb: Notebook, client: AsyncClient, rng: Random) -> None:
     made_up = made_up_pairs(rng, 2)
     await nb.call(set_rates, made_up)
     for pair, rate in [*made_up.items(), *rng.sample(sorted(PAIRS.items()), 2)]:
@@ -240,30 +260,39 @@ async def test_rates_and_quotes_come_from_the_service(nb, client, rng):
     await expect_get(client, f"/quotes/EUR/USD?amount={rng.choice([0, -1, -250])}", 422)
 
 
-@check(points=2, hint="""When the rates service fails, the API says so with its own status: a service
+@check(
+    points=2,
+    hint="""When the rates service fails, the API says so with its own status: a service
     that answers with an error is a 502, one that cannot be reached a 503 with Retry-After: 30, on
     both routes; a pair it does not know stays a 404. Look at how mid_rate turns the service's
-    failures into answers.""", see="06-lifespan-resources.ipynb#the-lifespan")
-async def test_the_services_failures_keep_their_statuses(nb, client, rng):
-    (pair, rate), = made_up_pairs(rng, 1).items()
+    failures into answers.""",
+    see="06-lifespan-resources.ipynb#the-lifespan",
+)
+async def test_the_services_failures_keep_their_statuses(nb: Notebook, client: AsyncClient, rng: Random) -> None:
+    ((pair, rate),) = made_up_pairs(rng, 1).items()
     await nb.call(set_rates, {pair: rate})
     amount = rng.randint(1, 999)
     routes = [rate_of(pair, rate), quote_of(pair, rate, amount)]
     for status, answer, headers in (("failing", 502, None), ("unreachable", 503, RETRY)):
         await nb.call(set_service, status)
         for path, _ in routes:
-            await expect_get(client, path, answer, headers=headers,
-                             called=f"GET {path} while the rates service is {status}")
+            await expect_get(
+                client, path, answer, headers=headers, called=f"GET {path} while the rates service is {status}"
+            )
     await nb.call(set_service, "up")
     for path, body in routes:
         await expect_get(client, path, 200, body, called=f"GET {path} once the service is back")
     await expect_get(client, f"/rates/{slashed(pair[3:] + pair[:3])}", 404)
 
 
-@check(points=2, hint="""Tests swap the rates service by overriding get_rates_api: every route must ask
+@check(
+    points=2,
+    hint="""Tests swap the rates service by overriding get_rates_api: every route must ask
     the client that dependency gives, and no other. Look at what the endpoints (and mid_rate) use to
-    reach the service.""", see="06-lifespan-resources.ipynb#overrides-swap-the-dependency-not-the-lifespan")
-async def test_an_override_of_get_rates_api_reaches_every_route(nb, client, rng):
+    reach the service.""",
+    see="06-lifespan-resources.ipynb#overrides-swap-the-dependency-not-the-lifespan",
+)
+async def test_an_override_of_get_rates_api_reaches_every_route(nb: Notebook, client: AsyncClient, rng: Random) -> None:
     flat = rng.randint(200, 900) / 100
     await nb.override_value("get_rates_api", await nb.call(flat_rates_client, flat))
     await nb.call(set_service, "failing")  # the real service: whatever reaches it fails
@@ -275,17 +304,24 @@ async def test_an_override_of_get_rates_api_reaches_every_route(nb, client, rng)
     path, body = quote_of(pair, flat, amount)
     await expect_get(client, path, 200, body, called=f"GET {path} {called}")
     asked = await nb.call(pairs_asked)
-    expect(not asked["service"] and len(asked["flat"]) == 2, called=f"GET /rates and GET /quotes {called}",
-           got=f"the override's service was asked {asked['flat']}, the notebook's RATES_SERVICE {asked['service']}",
-           expected=f"the override's service asked [{pair!r}, {pair!r}], RATES_SERVICE nothing",
-           seen=await nb.graph("GET /quotes/{base}/{quote}"))
+    expect(
+        not asked["service"] and len(asked["flat"]) == 2,
+        called=f"GET /rates and GET /quotes {called}",
+        got=f"the override's service was asked {asked['flat']}, the notebook's RATES_SERVICE {asked['service']}",
+        expected=f"the override's service asked [{pair!r}, {pair!r}], RATES_SERVICE nothing",
+        seen=await nb.graph("GET /quotes/{base}/{quote}"),
+    )
 
 
-@check(points=3, hint="""Each run of the app (startup, requests, shutdown: what each test that starts
+@check(
+    points=3,
+    hint="""Each run of the app (startup, requests, shutdown: what each test that starts
     the app does) must answer like the first one. Run the app twice in your notebook and compare:
     what does the second run send its requests through, and what did the first run's shutdown do
-    to it?""", see="06-lifespan-resources.ipynb#the-lifespan")
-async def test_every_run_of_the_app_answers(nb, client, rng):
+    to it?""",
+    see="06-lifespan-resources.ipynb#the-lifespan",
+)
+async def test_every_run_of_the_app_answers(nb: Notebook, client: AsyncClient, rng: Random) -> None:
     runs = rng.randint(3, 5)
     for number in range(1, runs + 1):
         if number > 1:
@@ -297,20 +333,28 @@ async def test_every_run_of_the_app_answers(nb, client, rng):
         for pair, rate in [*pairs.items(), *moved.items()]:
             amount = rng.randint(1, 5000)
             for path, body in (rate_of(pair, rate), quote_of(pair, rate, amount)):
-                await expect_get(client, path, 200, body,
-                                 called=f"run {number} of {runs} of the app (each starts and stops its "
-                                        f"lifespan, as each test does): GET {path}")
+                await expect_get(
+                    client,
+                    path,
+                    200,
+                    body,
+                    called=f"run {number} of {runs} of the app (each starts and stops its "
+                    f"lifespan, as each test does): GET {path}",
+                )
 
 
-def describe_made(made, index):
+def describe_made(made: list[str], index: int) -> str:
     return "when the notebook was loaded" if index < 0 else f"at the {made[index]}"
 
 
-@check(points=3, hint="""Count the clients: each run of the app should make exactly one, when that run
+@check(
+    points=3,
+    hint="""Count the clients: each run of the app should make exactly one, when that run
     starts, and send every request of the run through it; not one made when the notebook loads, not
     one per request, not a new one made when a request finds the old one closed.""",
-       see="06-lifespan-resources.ipynb#running-it-with-its-lifespan")
-async def test_each_run_makes_its_own_client(nb, rng):
+    see="06-lifespan-resources.ipynb#running-it-with-its-lifespan",
+)
+async def test_each_run_makes_its_own_client(nb: Notebook, rng: Random) -> None:
     pairs = made_up_pairs(rng, 3)
     await nb.call(set_rates, pairs)
     paths = [rate_of(pair, rate)[0] for pair, rate in pairs.items()]
@@ -321,18 +365,27 @@ async def test_each_run_makes_its_own_client(nb, rng):
         called = f"{run['label']} of {len(runs)} of the app: startup, {len(run['statuses'])} request(s), shutdown"
         startup, through = run["at_startup"], run["through"]
         places = " and ".join(sorted({describe_made(made, index) for index in through})) or "(none: no request)"
-        got = (f"{len(startup)} made at startup, {run['in_requests']} during requests; its requests went "
-               f"through a client made {places}")
-        expect(len(startup) == 1 and not run["in_requests"] and through and set(through) == set(startup),
-               called=called, got=got,
-               expected="one client, made at this run's startup, and every request through it")
+        got = (
+            f"{len(startup)} made at startup, {run['in_requests']} during requests; its requests went "
+            f"through a client made {places}"
+        )
+        expect(
+            len(startup) == 1 and not run["in_requests"] and through and set(through) == set(startup),
+            called=called,
+            got=got,
+            expected="one client, made at this run's startup, and every request through it",
+        )
 
 
-@check(points=2, hint="""What a run of the app opens, its shutdown must close, also when the run ends
+@check(
+    points=2,
+    hint="""What a run of the app opens, its shutdown must close, also when the run ends
     with an error (a failing test); and its client must be open while the run serves requests. Look
     at what runs after the lifespan's yield, and whether it still runs when an exception arrives
-    there.""", see="06-lifespan-resources.ipynb#the-lifespan")
-async def test_each_run_closes_its_client(nb, rng):
+    there.""",
+    see="06-lifespan-resources.ipynb#the-lifespan",
+)
+async def test_each_run_closes_its_client(nb: Notebook, rng: Random) -> None:
     pairs = made_up_pairs(rng, 2)
     await nb.call(set_rates, pairs)
     paths = [quote_of(pair, rate, rng.randint(1, 99))[0] for pair, rate in pairs.items()]
@@ -340,24 +393,44 @@ async def test_each_run_closes_its_client(nb, rng):
     seen = await nb.call(watched_runs, runs, True)
     for run in seen["runs"]:
         called = f"{run['label']} of the app: startup, {len(run['statuses'])} request(s), shutdown"
-        expect(not run["closed_when_used"], called=called,
-               got=f"{run['closed_when_used']} request(s) sent through a closed client (answers {run['statuses']})",
-               expected="the run's client open while it serves")
-        expect(not run["left_open"], called=called,
-               got=f"{run['left_open']} client(s) made or used in this run still open after its shutdown",
-               expected="every client it made or used closed")
+        expect(
+            not run["closed_when_used"],
+            called=called,
+            got=f"{run['closed_when_used']} request(s) sent through a closed client (answers {run['statuses']})",
+            expected="the run's client open while it serves",
+        )
+        expect(
+            not run["left_open"],
+            called=called,
+            got=f"{run['left_open']} client(s) made or used in this run still open after its shutdown",
+            expected="every client it made or used closed",
+        )
 
 
-@check(points=2, hint="""Two apps built from this module ran at once (as two test clients, or two
+@check(
+    points=2,
+    hint="""Two apps built from this module ran at once (as two test clients, or two
     workers in one process, that import it): when the second stopped, the first one broke. Whatever
     a run of the lifespan makes must belong to that run, not to everything that imports the
-    module.""", see="06-lifespan-resources.ipynb#lifespan-state-or-appstate")
-async def test_two_apps_from_the_module_at_once(nb, rng):
+    module.""",
+    see="06-lifespan-resources.ipynb#lifespan-state-or-appstate",
+)
+async def test_two_apps_from_the_module_at_once(nb: Notebook, rng: Random) -> None:
     pairs = made_up_pairs(rng, 4)
     await nb.call(set_rates, pairs)
     asked = [rate_of(pair, rate) for pair, rate in pairs.items()]
-    plan = [("first", 0), ("start second", None), ("second", 1), ("first", 2), ("stop second", None),
-            ("first", 3), ("start second", None), ("second", 0), ("stop second", None), ("first", 1)]
+    plan = [
+        ("first", 0),
+        ("start second", None),
+        ("second", 1),
+        ("first", 2),
+        ("stop second", None),
+        ("first", 3),
+        ("start second", None),
+        ("second", 0),
+        ("stop second", None),
+        ("first", 1),
+    ]
     steps = [[which, asked[index][0] if index is not None else None] for which, index in plan]
     seen = await nb.call(two_apps_at_once, steps)
     answers = iter(seen["answers"])
@@ -373,20 +446,26 @@ async def test_two_apps_from_the_module_at_once(nb, rng):
             ok = status == 200 and json.loads(body) == want
         except ValueError:
             ok = False
-        expect(ok, called="; ".join(done[-6:]),
-               got=f"{status} {body}" + (f"  (your code raised {error})" if error else ""),
-               expected=f"200 {json.dumps(want)}")
-    expect(not seen["left_open"], called="; ".join(done[-4:]) + "; then the first app stops",
-           got=f"{seen['left_open']} of the {seen['made']} client(s) the two apps' startups made still open",
-           expected="every one closed, each by the shutdown of the app that made it")
+        expect(
+            ok,
+            called="; ".join(done[-6:]),
+            got=f"{status} {body}" + (f"  (your code raised {error})" if error else ""),
+            expected=f"200 {json.dumps(want)}",
+        )
+    expect(
+        not seen["left_open"],
+        called="; ".join(done[-4:]) + "; then the first app stops",
+        got=f"{seen['left_open']} of the {seen['made']} client(s) the two apps' startups made still open",
+        expected="every one closed, each by the shutdown of the app that made it",
+    )
 
 
-async def restart(nb):
+async def restart(nb: Notebook) -> None:
     await nb.unserve()
     await nb.serve()
 
 
-async def override_flat(nb, rate):
+async def override_flat(nb: Notebook, rate: float) -> None:
     await nb.override_value("get_rates_api", await nb.call(flat_rates_client, rate))
 
 
@@ -400,39 +479,39 @@ class RatesOverTime(Machine):
     overridden and restored: the learner's app must answer as the reference does."""
 
     @rule(base=CURRENCIES, quote=CURRENCIES)
-    def ask_rate(self, base, quote):
+    def ask_rate(self, base: str, quote: str) -> None:
         self.same(*self.send("GET", f"/rates/{base}/{quote}"))
 
     @rule(base=CURRENCIES, quote=CURRENCIES, amount=st.integers(1, 5000))
-    def ask_quote(self, base, quote, amount):
+    def ask_quote(self, base: str, quote: str, amount: float) -> None:
         self.same(*self.send("GET", f"/quotes/{base}/{quote}", params={"amount": amount}))
 
     @rule()
-    def restart(self):
+    def restart(self) -> None:
         self.step("the app stopped and started again (its lifespan's shutdown, then its startup)")
         self.call(restart)
 
     @rule(base=st.sampled_from(CODES), quote=st.sampled_from(CODES), rate=st.integers(5000, 2_000_000))
-    def move_rate(self, base, quote, rate):
+    def move_rate(self, base: str, quote: str, rate: float) -> None:
         self.step(f"the service's rate for {base}{quote} set to {rate / 10_000}")
         self.call(lambda nb: nb.call(set_rates, {base + quote: rate / 10_000}))
 
     @rule(status=st.sampled_from(["up", "failing", "unreachable"]))
-    def service(self, status):
+    def service(self, status: str) -> None:
         self.step(f"the rates service is {status}")
         self.call(lambda nb: nb.call(set_service, status))
 
     @rule(rate=st.integers(100, 999))
-    def override(self, rate):
+    def override(self, rate: float) -> None:
         self.step(f"get_rates_api overridden by a client to a service where every rate is {rate / 100}")
         self.call(lambda nb: override_flat(nb, rate / 100))
 
     @rule()
-    def clear_override(self):
+    def clear_override(self) -> None:
         self.step("the override of get_rates_api cleared")
         self.call(lambda nb: nb.clear_overrides())
 
-    def tour(self):
+    def tour(self) -> None:
         self.ask_rate("EUR", "USD")
         self.ask_quote("GBP", "USD", 250)
         self.restart()
@@ -455,9 +534,13 @@ class RatesOverTime(Machine):
         self.ask_rate("eur", "USD")
 
 
-@check(points=3, hint="""In some sequence of requests, restarts of the app, moving rates, failures of
+@check(
+    points=3,
+    hint="""In some sequence of requests, restarts of the app, moving rates, failures of
     the rates service and overrides of get_rates_api, your app answers differently from the
     reference. Replay the sequence shown in your notebook (running(app) once per run) and compare
-    each answer with what the exercise describes.""", see="06-lifespan-resources.ipynb#recap")
-async def test_behaves_as_specified_in_any_sequence(differential):  # noqa: F811
+    each answer with what the exercise describes.""",
+    see="06-lifespan-resources.ipynb#recap",
+)
+async def test_behaves_as_specified_in_any_sequence(differential: Differential) -> None:  # noqa: F811
     await differential.run(RatesOverTime, examples=3, steps=6)

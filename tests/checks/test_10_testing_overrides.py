@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from book.core import manifest
+from book.grader.agent_link import Agents
 from book.grader.checks import check, expect
 from book.grader.judge import AgentGone, code_cells
 from book.learner_suite import SuiteResult
@@ -68,7 +69,9 @@ _RUNS: dict[Path, dict[str, SuiteResult]] = {}
 
 
 @pytest.fixture
-async def runs(request, agents, submission_path, seed) -> dict[str, SuiteResult]:
+async def runs(
+    request: pytest.FixtureRequest, agents: Agents, submission_path: Path, seed: int
+) -> dict[str, SuiteResult]:
     """Every run, made once per submission: the learner's tests against the given app and each mutant,
     each in a process of its own in the agent, in an order drawn from the grade's seed."""
     if submission_path not in _RUNS:
@@ -82,14 +85,21 @@ async def runs(request, agents, submission_path, seed) -> dict[str, SuiteResult]
         async def run(name: str) -> SuiteResult:
             async with slots:
                 try:
-                    reply = await agent.request("suite", timeout=45, cells=loaded, patch=VARIANTS[name],
-                                                stop_early=name != GIVEN, cell_timeout=cell_timeout,
-                                                name=submission_path.name, time_limit=30)
+                    reply = await agent.request(
+                        "suite",
+                        timeout=45,
+                        cells=loaded,
+                        patch=VARIANTS[name],
+                        stop_early=name != GIVEN,
+                        cell_timeout=cell_timeout,
+                        name=submission_path.name,
+                        time_limit=30,
+                    )
                 except AgentGone as exc:
                     return SuiteResult(error=str(exc))
             found = reply.get("result") if reply.get("ok") else {"error": reply.get("error", "no answer")}
             try:
-                return SuiteResult.from_dict(found)
+                return SuiteResult.from_dict(found)  # type: ignore[arg-type]  # what came back: a TypeError if not a dict
             except TypeError:
                 return SuiteResult(error="the run of your tests answered something that is not a result")
 
@@ -116,8 +126,12 @@ def given_cells_changed(submission: Path) -> str:
 
 def passing_first(runs: dict[str, SuiteResult], called: str) -> None:
     given = runs[GIVEN]
-    expect(given.passed, called=called, got=f"against the given app: {given.summary()}",
-           expected="every test passes against the given app first, or a failure proves nothing")
+    expect(
+        given.passed,
+        called=called,
+        got=f"against the given app: {given.summary()}",
+        expected="every test passes against the given app first, or a failure proves nothing",
+    )
 
 
 def ran(runs: dict[str, SuiteResult]) -> SuiteResult:
@@ -126,116 +140,174 @@ def ran(runs: dict[str, SuiteResult]) -> SuiteResult:
     return given
 
 
-@check(points=2, see="10-testing-overrides.ipynb#tests",
-       hint="""Every test must pass against the given app, unchanged: a
+@check(
+    points=2,
+    see="10-testing-overrides.ipynb#tests",
+    hint="""Every test must pass against the given app, unchanged: a
     test that fails there is wrong, not the app. Run the check cell to see which one fails, and
-    read the promise it tests again, word by word.""")
-async def test_your_tests_pass_against_the_given_app(submission_path, runs):
+    read the promise it tests again, word by word.""",
+)
+async def test_your_tests_pass_against_the_given_app(submission_path: Path, runs: dict[str, SuiteResult]) -> None:
     changed = given_cells_changed(submission_path)
     expect(not changed, called="the given app", got=changed, expected="the given cells as they were")
     passing_first(runs, "your tests, against the given app")
 
 
-@check(points=2, see="10-testing-overrides.ipynb#fixtures",
-       hint="""Some test reached the library's own database (the
+@check(
+    points=2,
+    see="10-testing-overrides.ipynb#fixtures",
+    hint="""Some test reached the library's own database (the
     app's engine). Which dependency hands the routes their session, and does every test that makes
-    a request swap it, the ones with real cards included?""")
-async def test_the_apps_own_database_is_never_opened(runs):
+    a request swap it, the ones with real cards included?""",
+)
+async def test_the_apps_own_database_is_never_opened(runs: dict[str, SuiteResult]) -> None:
     given = ran(runs)
-    expect(not given.opened_database, called="your tests, watching the app's engine",
-           got=f"opened by {', '.join(given.opened_database)}", expected="never opened")
+    expect(
+        not given.opened_database,
+        called="your tests, watching the app's engine",
+        got=f"opened by {', '.join(given.opened_database)}",
+        expected="never opened",
+    )
 
 
-@check(points=2, see="10-testing-overrides.ipynb#pitfall-an-instance-dependency-needs-the-same-instance",
-       hint="""Swap what the app depends on through app.dependency_overrides, keyed by what the routes
+@check(
+    points=2,
+    see="10-testing-overrides.ipynb#pitfall-an-instance-dependency-needs-the-same-instance",
+    hint="""Swap what the app depends on through app.dependency_overrides, keyed by what the routes
     declared: the session dependency, and the clock, which is an instance. Assigning a global of
-    the notebook instead changes it for everyone and misses whoever holds the old object.""")
-async def test_dependencies_are_swapped_with_overrides(runs):
+    the notebook instead changes it for everyone and misses whoever holds the old object.""",
+)
+async def test_dependencies_are_swapped_with_overrides(runs: dict[str, SuiteResult]) -> None:
     given = ran(runs)
-    expect(not given.replaced_globals, called="your tests, watching the notebook's globals",
-           got=given.replaced_globals[0] if given.replaced_globals else "", expected="no global replaced")
+    expect(
+        not given.replaced_globals,
+        called="your tests, watching the notebook's globals",
+        got=given.replaced_globals[0] if given.replaced_globals else "",
+        expected="no global replaced",
+    )
     missing = [name for name in ("get_session", "Clock") if name not in given.overridden]
-    expect(not missing, called="your tests, watching app.dependency_overrides",
-           got=f"overridden: {', '.join(given.overridden) or 'nothing'}",
-           expected="get_session and the app's clock overridden")
+    expect(
+        not missing,
+        called="your tests, watching app.dependency_overrides",
+        got=f"overridden: {', '.join(given.overridden) or 'nothing'}",
+        expected="get_session and the app's clock overridden",
+    )
 
 
-@check(points=1, see="10-testing-overrides.ipynb#pitfall-an-override-that-is-never-cleared",
-       hint="""An override was still
+@check(
+    points=1,
+    see="10-testing-overrides.ipynb#pitfall-an-override-that-is-never-cleared",
+    hint="""An override was still
     in app.dependency_overrides when its test ended. Where does code run after a test, even one
-    that failed?""")
-async def test_no_override_outlives_its_test(runs):
+    that failed?""",
+)
+async def test_no_override_outlives_its_test(runs: dict[str, SuiteResult]) -> None:
     given = ran(runs)
-    expect(not given.left_behind, called="your tests, looking at app.dependency_overrides after each",
-           got=given.left_behind[0] if given.left_behind else "", expected="empty after every test")
+    expect(
+        not given.left_behind,
+        called="your tests, looking at app.dependency_overrides after each",
+        got=given.left_behind[0] if given.left_behind else "",
+        expected="empty after every test",
+    )
 
 
 def caught(runs: dict[str, SuiteResult], mutant: str, what: str) -> None:
     passing_first(runs, f"your tests, against an app where {what}")
     broken = runs[mutant]
-    expect(not broken.passed and not broken.error, called=f"your tests, against an app where {what}",
-           got=broken.summary(), expected="at least one test fails")
+    expect(
+        not broken.passed and not broken.error,
+        called=f"your tests, against an app where {what}",
+        got=broken.summary(),
+        expected="at least one test fails",
+    )
 
 
-@check(points=1, see="10-testing-overrides.ipynb#pitfall-an-instance-dependency-needs-the-same-instance",
-       hint="""Which test knows the exact moment a tool was borrowed? With the time in your test's
-    hands, the due time is something you can compute and compare.""")
-async def test_you_catch_a_due_date_a_day_early(runs):
+@check(
+    points=1,
+    see="10-testing-overrides.ipynb#pitfall-an-instance-dependency-needs-the-same-instance",
+    hint="""Which test knows the exact moment a tool was borrowed? With the time in your test's
+    hands, the due time is something you can compute and compare.""",
+)
+async def test_you_catch_a_due_date_a_day_early(runs: dict[str, SuiteResult]) -> None:
     caught(runs, "due-a-day-early", "a loan is due after 13 days instead of 14")
 
 
-@check(points=1, see="10-testing-overrides.ipynb#tests",
-       hint="""Promise 2 draws a line: at the due time a loan is on time,
+@check(
+    points=1,
+    see="10-testing-overrides.ipynb#tests",
+    hint="""Promise 2 draws a line: at the due time a loan is on time,
     after it overdue. A test that looks only well before or well after that line cannot tell where
-    the app drew it.""")
-async def test_you_catch_overdue_at_the_due_time(runs):
+    the app drew it.""",
+)
+async def test_you_catch_overdue_at_the_due_time(runs: dict[str, SuiteResult]) -> None:
     caught(runs, "overdue-at-the-due-time", "a loan is overdue at its due time already")
 
 
-@check(points=1, see="10-testing-overrides.ipynb#tests",
-       hint="""What should happen once a late tool comes back? Follow one
-    loan through being late and being returned, then ask the app what the member may do now.""")
-async def test_you_catch_a_returned_loan_still_overdue(runs):
+@check(
+    points=1,
+    see="10-testing-overrides.ipynb#tests",
+    hint="""What should happen once a late tool comes back? Follow one
+    loan through being late and being returned, then ask the app what the member may do now.""",
+)
+async def test_you_catch_a_returned_loan_still_overdue(runs: dict[str, SuiteResult]) -> None:
     caught(runs, "returned-still-overdue", "a returned loan still counts as overdue")
 
 
-@check(points=1, see="10-testing-overrides.ipynb#pitfall-an-instance-dependency-needs-the-same-instance",
-       hint="""One route here asks the computer's own clock instead of the clock dependency. Would
-    your test of the borrowing block notice, given the time your clock shows and today's date?""")
-async def test_you_catch_a_route_that_reads_the_real_time(runs):
+@check(
+    points=1,
+    see="10-testing-overrides.ipynb#pitfall-an-instance-dependency-needs-the-same-instance",
+    hint="""One route here asks the computer's own clock instead of the clock dependency. Would
+    your test of the borrowing block notice, given the time your clock shows and today's date?""",
+)
+async def test_you_catch_a_route_that_reads_the_real_time(runs: dict[str, SuiteResult]) -> None:
     caught(runs, "block-on-real-time", "the borrowing block reads the real time, not the clock")
 
 
-@check(points=1, see="10-testing-overrides.ipynb#tests",
-       hint="""After a tool is handed back, someone may want that very
-    tool. Does any test borrow the same tool again after a return?""")
-async def test_you_catch_a_returned_tool_still_out(runs):
+@check(
+    points=1,
+    see="10-testing-overrides.ipynb#tests",
+    hint="""After a tool is handed back, someone may want that very
+    tool. Does any test borrow the same tool again after a return?""",
+)
+async def test_you_catch_a_returned_tool_still_out(runs: dict[str, SuiteResult]) -> None:
     caught(runs, "returned-tool-still-out", "a returned tool stays out (409) for good")
 
 
-@check(points=1, see="10-testing-overrides.ipynb#tests",
-       hint="""A 401 is more than its status code: promise 6 names what
-    else the answer carries, so that a client knows how to authenticate.""")
-async def test_you_catch_a_401_without_its_challenge(runs):
+@check(
+    points=1,
+    see="10-testing-overrides.ipynb#tests",
+    hint="""A 401 is more than its status code: promise 6 names what
+    else the answer carries, so that a client knows how to authenticate.""",
+)
+async def test_you_catch_a_401_without_its_challenge(runs: dict[str, SuiteResult]) -> None:
     caught(runs, "no-challenge", "a 401 has no WWW-Authenticate header")
 
 
-@check(points=1, see="10-testing-overrides.ipynb#tests",
-       hint="""A revoked card must stop working at its next request. Can
-    a test that logs in by override ever see what the app does with a card?""")
-async def test_you_catch_a_revoked_card_still_accepted(runs):
+@check(
+    points=1,
+    see="10-testing-overrides.ipynb#tests",
+    hint="""A revoked card must stop working at its next request. Can
+    a test that logs in by override ever see what the app does with a card?""",
+)
+async def test_you_catch_a_revoked_card_still_accepted(runs: dict[str, SuiteResult]) -> None:
     caught(runs, "revoked-card-accepted", "a revoked card still works")
 
 
-@check(points=1, see="10-testing-overrides.ipynb#tests",
-       hint="""Staff-only routes have two sides: staff get through, and
-    everyone else does not. Is the second side tested for every staff-only route?""")
-async def test_you_catch_a_member_revoking_a_card(runs):
+@check(
+    points=1,
+    see="10-testing-overrides.ipynb#tests",
+    hint="""Staff-only routes have two sides: staff get through, and
+    everyone else does not. Is the second side tested for every staff-only route?""",
+)
+async def test_you_catch_a_member_revoking_a_card(runs: dict[str, SuiteResult]) -> None:
     caught(runs, "member-revokes", "a member may revoke anyone's card")
 
 
-@check(points=1, see="10-testing-overrides.ipynb#tests",
-       hint="""The overdue list belongs to one branch. A leak into another
-    branch shows only when the other branch has something to leak.""")
-async def test_you_catch_other_branches_in_the_overdue_list(runs):
+@check(
+    points=1,
+    see="10-testing-overrides.ipynb#tests",
+    hint="""The overdue list belongs to one branch. A leak into another
+    branch shows only when the other branch has something to leak.""",
+)
+async def test_you_catch_other_branches_in_the_overdue_list(runs: dict[str, SuiteResult]) -> None:
     caught(runs, "other-branches-listed", "the overdue list shows every branch's loans")

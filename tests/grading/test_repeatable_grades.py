@@ -6,11 +6,12 @@ data); every check must pass or fail the same way every time.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from book import CHECKS, SOLUTIONS
-from tests.conftest import run_checks
-from tests.grading.test_mutants import MUTANTS, write_mutant
+from tests.support import MUTANTS, mutant, run_checks
 
 GRADES = 20
 SUBMISSIONS = [  # (exercise, mutant or None): those with a cache's TTL, concurrency or a background task
@@ -21,18 +22,19 @@ SUBMISSIONS = [  # (exercise, mutant or None): those with a cache's TTL, concurr
 
 
 @pytest.mark.parametrize("exercise, mistake", SUBMISSIONS, ids=[f"{e[:2]} {m or 'solution'}" for e, m in SUBMISSIONS])
-def test_twenty_grades_of_one_submission_agree(tmp_path, exercise, mistake):
+def test_twenty_grades_of_one_submission_agree(tmp_path: Path, exercise: str, mistake: str | None) -> None:
     if mistake is None:
         path = SOLUTIONS / f"{exercise}.ipynb"
     else:
         (replace,) = [replace for name, what, replace, _ in MUTANTS if name == exercise and what == mistake]
-        path = write_mutant(tmp_path / "mutant", exercise, replace)
+        path = mutant(tmp_path / "mutant", exercise, replace)
     module = CHECKS / f"test_{exercise.replace('-', '_')}.py"
-    outcomes = set()
+    outcomes: set[tuple[tuple[str, bool], ...]] = set()
     for seed in range(GRADES):
         found = run_checks(module, [path], tmp_path / f"report-{seed}.jsonl", "--book-seed", str(1000 + seed))
         results = next(iter(found.values()))
         assert results, f"seed {1000 + seed}: no result"
         outcomes.add(tuple(sorted((result["name"], result["passed"]) for result in results)))
     assert len(outcomes) == 1, f"{len(outcomes)} different results: " + "; ".join(
-        ", ".join(name for name, passed in outcome if not passed) or "all passed" for outcome in outcomes)
+        ", ".join(name for name, passed in outcome if not passed) or "all passed" for outcome in outcomes
+    )

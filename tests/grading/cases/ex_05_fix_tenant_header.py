@@ -19,13 +19,16 @@ SIGNATURE = """    x_company: Annotated[int, Header(description="The company pic
 ) -> Company:
     ### BEGIN SOLUTION
 """
-HEAD = """async def get_current_company(
+HEAD = (
+    """async def get_current_company(
     member: CurrentMember,
     session: DBSession,
-""" + SIGNATURE
+"""
+    + SIGNATURE
+)
 
 # The company dependency and the validator as the exercise ships them, defined again in the routes cell.
-BUGGY_DEPENDENCIES = '''async def get_current_company(
+BUGGY_DEPENDENCIES = """async def get_current_company(
     member: CurrentMember,
     session: DBSession,
     x_company: Annotated[int, Header(description="The company picked in the switcher")],
@@ -52,24 +55,25 @@ async def get_invoice(
 InvoiceDep = Annotated[Invoice, Depends(get_invoice)]
 
 
-'''
+"""
 APP = 'app = FastAPI(title="Ledgerly")\n'
-MEMBER_OF = '''async def require_membership(member: Member, company: Company, session: AsyncSession) -> None:
+MEMBER_OF = """async def require_membership(member: Member, company: Company, session: AsyncSession) -> None:
     if await session.get(Membership, (member.id, company.id)) is None:
         raise HTTPException(404, "Company not found")
 
 
-'''
-LIST = '''async def list_invoices(
+"""
+LIST = """async def list_invoices(
     company: CurrentCompany, session: DBSession
 ) -> list[InvoiceOut]:
-'''
-LIST_CHECKED = '''async def list_invoices(
+"""
+LIST_CHECKED = """async def list_invoices(
     company: CurrentCompany, session: DBSession, member: CurrentMember
 ) -> list[InvoiceOut]:
     await require_membership(member, company, session)
-'''
-ME_TO_LIST = '''@app.get("/me")
+"""
+ME_TO_LIST = (
+    """@app.get("/me")
 async def read_me(member: CurrentMember, session: DBSession) -> dict:
     mine = await session.scalars(
         select(Company)
@@ -82,17 +86,19 @@ async def read_me(member: CurrentMember, session: DBSession) -> dict:
 
 
 @app.get("/invoices")
-''' + LIST
-DOWNLOAD = '''async def download_invoice(
+"""
+    + LIST
+)
+DOWNLOAD = """async def download_invoice(
     invoice: InvoiceDep, company: CurrentCompany
 ) -> PlainTextResponse:
-'''
-DOWNLOAD_CHECKED = '''async def download_invoice(
+"""
+DOWNLOAD_CHECKED = """async def download_invoice(
     invoice: InvoiceDep, company: CurrentCompany, member: CurrentMember, session: DBSession
 ) -> PlainTextResponse:
     await require_membership(member, company, session)
-'''
-BETWEEN = '''    rows = await session.scalars(
+"""
+BETWEEN = """    rows = await session.scalars(
         select(Invoice).where(Invoice.company_id == company.id).order_by(Invoice.id)
     )
     return [InvoiceOut.model_validate(invoice) for invoice in rows]
@@ -114,32 +120,62 @@ async def read_invoice(invoice: InvoiceDep) -> InvoiceOut:
 
 
 @app.get("/invoices/{invoice_id}/download")
-'''
+"""
 VALIDATOR_CHECKED = BUGGY_DEPENDENCIES.replace(
     "    query = select(Invoice).where(Invoice.company_id == company.id)\n",
     "    await require_membership(member, company, session)\n"
-    "    query = select(Invoice).where(Invoice.company_id == company.id)\n").replace(
+    "    query = select(Invoice).where(Invoice.company_id == company.id)\n",
+).replace(
     "    invoice_id: int, company: CurrentCompany, session: DBSession\n",
-    "    invoice_id: int, company: CurrentCompany, session: DBSession, member: CurrentMember\n")
-ALL_BUGS = {"test_a_company_the_caller_is_not_in_is_refused_on_every_route",
-            "test_a_membership_revoked_or_granted_takes_effect_at_once", "test_behaves_as_specified_in_any_sequence"}
+    "    invoice_id: int, company: CurrentCompany, session: DBSession, member: CurrentMember\n",
+)
+ALL_BUGS = {
+    "test_a_company_the_caller_is_not_in_is_refused_on_every_route",
+    "test_a_membership_revoked_or_granted_takes_effect_at_once",
+    "test_behaves_as_specified_in_any_sequence",
+}
 # A check in a route refuses the company an override of get_current_company gives it.
 OVERRIDE = {"test_an_override_of_the_company_reaches_every_route"}
 
 # (exercise, what the learner did wrong, (text of the solution, replaced by), checks that must fail)
 MUTANTS = [
     (EX, "the bug as shipped: the company is whatever X-Company names", (FIX, SHIPPED), ALL_BUGS),
-    (EX, "the header stays trusted; GET /invoices checks the membership itself",
-     (APP + "\n\n" + ME_TO_LIST,
-      MEMBER_OF + BUGGY_DEPENDENCIES + APP + "\n\n" + ME_TO_LIST.replace(LIST, LIST_CHECKED)), ALL_BUGS | OVERRIDE),
-    (EX, "the header stays trusted; the two routes of the ticket (list, download) check the membership",
-     (APP + "\n\n" + ME_TO_LIST + BETWEEN + DOWNLOAD,
-      MEMBER_OF + BUGGY_DEPENDENCIES + APP + "\n\n" + ME_TO_LIST.replace(LIST, LIST_CHECKED) + BETWEEN
-      + DOWNLOAD_CHECKED), ALL_BUGS | OVERRIDE),
-    (EX, "the header stays trusted; the invoice validator checks the membership, so list and add do not",
-     (APP, MEMBER_OF + VALIDATOR_CHECKED + APP), ALL_BUGS | OVERRIDE),
-    (EX, "the header is dropped: the company is the member's first membership, so a bookkeeper is stuck",
-     (SIGNATURE + FIX, """) -> Company:
+    (
+        EX,
+        "the header stays trusted; GET /invoices checks the membership itself",
+        (
+            APP + "\n\n" + ME_TO_LIST,
+            MEMBER_OF + BUGGY_DEPENDENCIES + APP + "\n\n" + ME_TO_LIST.replace(LIST, LIST_CHECKED),
+        ),
+        ALL_BUGS | OVERRIDE,
+    ),
+    (
+        EX,
+        "the header stays trusted; the two routes of the ticket (list, download) check the membership",
+        (
+            APP + "\n\n" + ME_TO_LIST + BETWEEN + DOWNLOAD,
+            MEMBER_OF
+            + BUGGY_DEPENDENCIES
+            + APP
+            + "\n\n"
+            + ME_TO_LIST.replace(LIST, LIST_CHECKED)
+            + BETWEEN
+            + DOWNLOAD_CHECKED,
+        ),
+        ALL_BUGS | OVERRIDE,
+    ),
+    (
+        EX,
+        "the header stays trusted; the invoice validator checks the membership, so list and add do not",
+        (APP, MEMBER_OF + VALIDATOR_CHECKED + APP),
+        ALL_BUGS | OVERRIDE,
+    ),
+    (
+        EX,
+        "the header is dropped: the company is the member's first membership, so a bookkeeper is stuck",
+        (
+            SIGNATURE + FIX,
+            """) -> Company:
     ### BEGIN SOLUTION
     company = await session.scalar(
         select(Company)
@@ -147,84 +183,168 @@ MUTANTS = [
         .where(Membership.member_id == member.id)
         .order_by(Company.id)
     )
-"""), {"test_each_member_lists_the_invoices_of_the_company_picked",
-       "test_every_invoice_route_works_on_invoices_of_the_company_picked", *ALL_BUGS}),
-    (EX, "the check asks whether anyone is a member of the company, not whether the caller is",
-     ("        .where(Company.id == x_company, Membership.member_id == member.id)\n    )\n",
-      "        .where(Company.id == x_company)\n        .limit(1)\n    )\n"), ALL_BUGS),
-    (EX, "each member's companies are looked up once and kept in a dict across requests",
-     (HEAD + FIX, "MEMBER_COMPANIES: dict[int, set[int]] = {}  # member id: company ids\n\n\n" + HEAD + """\
+""",
+        ),
+        {
+            "test_each_member_lists_the_invoices_of_the_company_picked",
+            "test_every_invoice_route_works_on_invoices_of_the_company_picked",
+            *ALL_BUGS,
+        },
+    ),
+    (
+        EX,
+        "the check asks whether anyone is a member of the company, not whether the caller is",
+        (
+            "        .where(Company.id == x_company, Membership.member_id == member.id)\n    )\n",
+            "        .where(Company.id == x_company)\n        .limit(1)\n    )\n",
+        ),
+        ALL_BUGS,
+    ),
+    (
+        EX,
+        "each member's companies are looked up once and kept in a dict across requests",
+        (
+            HEAD + FIX,
+            "MEMBER_COMPANIES: dict[int, set[int]] = {}  # member id: company ids\n\n\n"
+            + HEAD
+            + """\
     if member.id not in MEMBER_COMPANIES:
         query = select(Membership.company_id).where(Membership.member_id == member.id)
         MEMBER_COMPANIES[member.id] = set(await session.scalars(query))
     company = None
     if x_company in MEMBER_COMPANIES[member.id]:
         company = await session.get(Company, x_company)
-"""),
-     {"test_a_membership_revoked_or_granted_takes_effect_at_once", "test_behaves_as_specified_in_any_sequence"}),
-    (EX, "a company the caller is not in gets 403, so it answers differently from a missing one",
-     (FIX, """    company = await session.get(Company, x_company)
+""",
+        ),
+        {"test_a_membership_revoked_or_granted_takes_effect_at_once", "test_behaves_as_specified_in_any_sequence"},
+    ),
+    (
+        EX,
+        "a company the caller is not in gets 403, so it answers differently from a missing one",
+        (
+            FIX,
+            """    company = await session.get(Company, x_company)
     if company is not None and await session.get(Membership, (member.id, company.id)) is None:
         raise HTTPException(403, "You are not a member of this company")
-"""), ALL_BUGS),
-    (EX, "a company the caller is not in gets its own 404 message, so ids of companies leak",
-     (FIX, """    company = await session.get(Company, x_company)
+""",
+        ),
+        ALL_BUGS,
+    ),
+    (
+        EX,
+        "a company the caller is not in gets its own 404 message, so ids of companies leak",
+        (
+            FIX,
+            """    company = await session.get(Company, x_company)
     if company is not None and await session.get(Membership, (member.id, company.id)) is None:
         raise HTTPException(404, "You are not a member of this company")
-"""), {"test_a_company_the_caller_is_not_in_is_refused_on_every_route"}),
-    (EX, "the membership is checked in a session of its own, outside the request's",
-     (FIX, """    async with SessionLocal() as lookup:
+""",
+        ),
+        {"test_a_company_the_caller_is_not_in_is_refused_on_every_route"},
+    ),
+    (
+        EX,
+        "the membership is checked in a session of its own, outside the request's",
+        (
+            FIX,
+            """    async with SessionLocal() as lookup:
         company = await lookup.scalar(
             select(Company)
             .join(Membership, Membership.company_id == Company.id)
             .where(Company.id == x_company, Membership.member_id == member.id)
         )
-"""), {"test_one_session_per_request"}),
-    (EX, "the company dependency asks for a fresh session (use_cache=False)",
-     ("    session: DBSession,\n    x_company",
-      "    session: Annotated[AsyncSession, Depends(get_session, use_cache=False)],\n    x_company"),
-     {"test_one_session_per_request"}),
-    (EX, "GET /invoices reads X-Company and checks the membership itself, not through CurrentCompany",
-     (LIST, '''async def list_invoices(
+""",
+        ),
+        {"test_one_session_per_request"},
+    ),
+    (
+        EX,
+        "the company dependency asks for a fresh session (use_cache=False)",
+        (
+            "    session: DBSession,\n    x_company",
+            "    session: Annotated[AsyncSession, Depends(get_session, use_cache=False)],\n    x_company",
+        ),
+        {"test_one_session_per_request"},
+    ),
+    (
+        EX,
+        "GET /invoices reads X-Company and checks the membership itself, not through CurrentCompany",
+        (
+            LIST,
+            """async def list_invoices(
     member: CurrentMember, session: DBSession, x_company: Annotated[int, Header()]
 ) -> list[InvoiceOut]:
     company = await session.get(Company, x_company)
     if company is None or await session.get(Membership, (member.id, x_company)) is None:
         raise HTTPException(404, "Company not found")
-'''), {"test_every_invoice_route_uses_the_validator_and_the_company",
-       "test_an_override_of_the_company_reaches_every_route"}),
-    (EX, "the validator loads the invoice by id and answers 403 for another company's",
-     ("""    query = select(Invoice).where(Invoice.company_id == company.id)
+""",
+        ),
+        {
+            "test_every_invoice_route_uses_the_validator_and_the_company",
+            "test_an_override_of_the_company_reaches_every_route",
+        },
+    ),
+    (
+        EX,
+        "the validator loads the invoice by id and answers 403 for another company's",
+        (
+            """    query = select(Invoice).where(Invoice.company_id == company.id)
     invoice = await session.scalar(query.where(Invoice.id == invoice_id))
     if invoice is None:
         raise HTTPException(404, "Invoice not found")
-""", """    invoice = await session.get(Invoice, invoice_id)
+""",
+            """    invoice = await session.get(Invoice, invoice_id)
     if invoice is None:
         raise HTTPException(404, "Invoice not found")
     if invoice.company_id != company.id:
         raise HTTPException(403, "This invoice belongs to another company")
-"""), {"test_an_invoice_of_another_company_is_indistinguishable_from_a_missing_one",
-       "test_behaves_as_specified_in_any_sequence", *OVERRIDE}),
+""",
+        ),
+        {
+            "test_an_invoice_of_another_company_is_indistinguishable_from_a_missing_one",
+            "test_behaves_as_specified_in_any_sequence",
+            *OVERRIDE,
+        },
+    ),
 ]
 
 # (exercise, what is written differently, [(text of the solution, replaced by), ...])
 ALTERNATIVES = [
-    (EX, "the member's company ids first, then the company", [
-        (FIX, """    mine = set(
+    (
+        EX,
+        "the member's company ids first, then the company",
+        [
+            (
+                FIX,
+                """    mine = set(
         await session.scalars(
             select(Membership.company_id).where(Membership.member_id == member.id)
         )
     )
     company = await session.get(Company, x_company) if x_company in mine else None
-"""),
-    ]),
-    (EX, "the membership row by its primary key", [
-        (FIX, """    membership = await session.get(Membership, (member.id, x_company))
+""",
+            ),
+        ],
+    ),
+    (
+        EX,
+        "the membership row by its primary key",
+        [
+            (
+                FIX,
+                """    membership = await session.get(Membership, (member.id, x_company))
     company = None if membership is None else await session.get(Company, x_company)
-"""),
-    ]),
-    (EX, "a membership validator as a sub-dependency of the company", [
-        (HEAD + FIX, """async def get_membership(
+""",
+            ),
+        ],
+    ),
+    (
+        EX,
+        "a membership validator as a sub-dependency of the company",
+        [
+            (
+                HEAD + FIX,
+                """async def get_membership(
     member: CurrentMember,
     session: DBSession,
     x_company: Annotated[int, Header(description="The company picked in the switcher")],
@@ -240,10 +360,17 @@ async def get_current_company(
 ) -> Company:
     ### BEGIN SOLUTION
     company = await session.get(Company, membership.company_id)
-"""),
-    ]),
-    (EX, "the company derived from the memberships, X-Company only needed to choose among several", [
-        (SIGNATURE + FIX, """    x_company: Annotated[int | None, Header()] = None,
+""",
+            ),
+        ],
+    ),
+    (
+        EX,
+        "the company derived from the memberships, X-Company only needed to choose among several",
+        [
+            (
+                SIGNATURE + FIX,
+                """    x_company: Annotated[int | None, Header()] = None,
 ) -> Company:
     ### BEGIN SOLUTION
     mine = (
@@ -256,10 +383,17 @@ async def get_current_company(
     if x_company is None and len(mine) == 1:
         x_company = mine[0].id
     company = next((c for c in mine if c.id == x_company), None)
-"""),
-    ]),
-    (EX, "an EXISTS subquery on the memberships", [
-        (FIX, """    from sqlalchemy import exists
+""",
+            ),
+        ],
+    ),
+    (
+        EX,
+        "an EXISTS subquery on the memberships",
+        [
+            (
+                FIX,
+                """    from sqlalchemy import exists
 
     is_member = exists().where(
         Membership.member_id == member.id, Membership.company_id == Company.id
@@ -267,6 +401,8 @@ async def get_current_company(
     company = await session.scalar(
         select(Company).where(Company.id == x_company, is_member)
     )
-"""),
-    ]),
+""",
+            ),
+        ],
+    ),
 ]

@@ -86,58 +86,106 @@ async def update_forecast(
 
 # (exercise, what the learner did wrong, (text of the solution, replaced by), checks that must fail)
 MUTANTS = [
-    (EX, "the key leaves the language out",
-     ('    return f"v1:wx:{city}:{lang}"', '    return f"v1:wx:{city}"'),
-     {"test_each_language_has_its_own_entry", "test_an_update_refreshes_every_language", DIFFERENTIAL}),
-    (EX, "the forecast's TTL is a constant, not the settings'",
-     ("        ttl = self.settings.forecast_ttl", "        ttl = 600"),
-     {"test_forecasts_live_as_long_as_the_settings_say"}),
-    (EX, "forecasts are stored without a TTL",
-     ("await self.redis.set(forecast_key(city, lang), json.dumps(forecast), ex=ttl)",
-      "await self.redis.set(forecast_key(city, lang), json.dumps(forecast))"),
-     {"test_forecasts_live_as_long_as_the_settings_say"}),
-    (EX, "an unknown city is not remembered",
-     ("        await cache.keep_unknown(city)\n", ""),
-     {"test_an_unknown_city_is_remembered_for_a_shorter_time"}),
-    (EX, "an unknown city is remembered as long as a forecast",
-     ("        ttl = self.settings.unknown_ttl", "        ttl = self.settings.forecast_ttl"),
-     {"test_an_unknown_city_is_remembered_for_a_shorter_time"}),
-    (EX, "an update drops one language's entry only",
-     ("        keys = [forecast_key(city, lang) for lang in LANGUAGES]",
-      '        keys = [forecast_key(city, "en")]'),
-     {"test_an_update_refreshes_every_language", DIFFERENTIAL}),
-    (EX, "an update leaves the city's not-found entry",
-     ("await self.redis.delete(*keys, unknown_key(city))", "await self.redis.delete(*keys)"),
-     {"test_a_new_city_is_not_hidden_by_its_unknown_entry", DIFFERENTIAL}),
-    (EX, "reads catch ConnectionError only, so a timeout escapes",
-     ("""    async def find(self, city: str, lang: str) -> dict | str | None:
-        try:""", """    async def find(self, city: str, lang: str) -> dict | str | None:
+    (
+        EX,
+        "the key leaves the language out",
+        ('    return f"v1:wx:{city}:{lang}"', '    return f"v1:wx:{city}"'),
+        {"test_each_language_has_its_own_entry", "test_an_update_refreshes_every_language", DIFFERENTIAL},
+    ),
+    (
+        EX,
+        "the forecast's TTL is a constant, not the settings'",
+        ("        ttl = self.settings.forecast_ttl", "        ttl = 600"),
+        {"test_forecasts_live_as_long_as_the_settings_say"},
+    ),
+    (
+        EX,
+        "forecasts are stored without a TTL",
+        (
+            "await self.redis.set(forecast_key(city, lang), json.dumps(forecast), ex=ttl)",
+            "await self.redis.set(forecast_key(city, lang), json.dumps(forecast))",
+        ),
+        {"test_forecasts_live_as_long_as_the_settings_say"},
+    ),
+    (
+        EX,
+        "an unknown city is not remembered",
+        ("        await cache.keep_unknown(city)\n", ""),
+        {"test_an_unknown_city_is_remembered_for_a_shorter_time"},
+    ),
+    (
+        EX,
+        "an unknown city is remembered as long as a forecast",
+        ("        ttl = self.settings.unknown_ttl", "        ttl = self.settings.forecast_ttl"),
+        {"test_an_unknown_city_is_remembered_for_a_shorter_time"},
+    ),
+    (
+        EX,
+        "an update drops one language's entry only",
+        (
+            "        keys = [forecast_key(city, lang) for lang in LANGUAGES]",
+            '        keys = [forecast_key(city, "en")]',
+        ),
+        {"test_an_update_refreshes_every_language", DIFFERENTIAL},
+    ),
+    (
+        EX,
+        "an update leaves the city's not-found entry",
+        ("await self.redis.delete(*keys, unknown_key(city))", "await self.redis.delete(*keys)"),
+        {"test_a_new_city_is_not_hidden_by_its_unknown_entry", DIFFERENTIAL},
+    ),
+    (
+        EX,
+        "reads catch ConnectionError only, so a timeout escapes",
+        (
+            """    async def find(self, city: str, lang: str) -> dict | str | None:
+        try:""",
+            """    async def find(self, city: str, lang: str) -> dict | str | None:
         from redis.exceptions import ConnectionError as RedisError
 
-        try:"""),
-     {"test_a_redis_outage_falls_back_to_the_office"}),
-    (EX, "the invalidation is not guarded, so a PUT fails while Redis is down",
-     ("""        try:
+        try:""",
+        ),
+        {"test_a_redis_outage_falls_back_to_the_office"},
+    ),
+    (
+        EX,
+        "the invalidation is not guarded, so a PUT fails while Redis is down",
+        (
+            """        try:
             await self.redis.delete(*keys, unknown_key(city))
         except RedisError:
-            pass""", """        await self.redis.delete(*keys, unknown_key(city))"""),
-     {"test_a_redis_outage_falls_back_to_the_office", DIFFERENTIAL}),
-    (EX, "the cache opens its own Redis client instead of using the dependency",
-     ("    return ForecastCache(redis, settings)", "    return ForecastCache(make_redis(), settings)"),
-     {"test_a_redis_outage_falls_back_to_the_office", "test_the_cache_follows_the_dependencies"}),
-    (EX, "the cache builds its own Settings instead of using the dependency",
-     ("    return ForecastCache(redis, settings)", "    return ForecastCache(redis, Settings())"),
-     {"test_forecasts_live_as_long_as_the_settings_say",
-      "test_an_unknown_city_is_remembered_for_a_shorter_time"}),
-    (EX, "the route reads Accept-Language itself, so the Language dependency is bypassed",
-     ("""    city: str, lang: Language, cache: Cache, office: Office
+            pass""",
+            """        await self.redis.delete(*keys, unknown_key(city))""",
+        ),
+        {"test_a_redis_outage_falls_back_to_the_office", DIFFERENTIAL},
+    ),
+    (
+        EX,
+        "the cache opens its own Redis client instead of using the dependency",
+        ("    return ForecastCache(redis, settings)", "    return ForecastCache(make_redis(), settings)"),
+        {"test_a_redis_outage_falls_back_to_the_office", "test_the_cache_follows_the_dependencies"},
+    ),
+    (
+        EX,
+        "the cache builds its own Settings instead of using the dependency",
+        ("    return ForecastCache(redis, settings)", "    return ForecastCache(redis, Settings())"),
+        {"test_forecasts_live_as_long_as_the_settings_say", "test_an_unknown_city_is_remembered_for_a_shorter_time"},
+    ),
+    (
+        EX,
+        "the route reads Accept-Language itself, so the Language dependency is bypassed",
+        (
+            """    city: str, lang: Language, cache: Cache, office: Office
 ) -> dict:
-""", """    city: str, cache: Cache, office: Office,
+""",
+            """    city: str, cache: Cache, office: Office,
     accept_language: Annotated[str, Header()] = "en",
 ) -> dict:
     lang = accept_language[:2] if accept_language[:2] in LANGUAGES else "en"
-"""),
-     {"test_the_cache_follows_the_dependencies"}),
+""",
+        ),
+        {"test_the_cache_follows_the_dependencies"},
+    ),
 ]
 
 # Correct answers written differently. The first two replace the whole solution region.
@@ -254,7 +302,7 @@ async def update_forecast(
     await cache.clear(city)
     return answer.json()'''
 
-_ROUTES_ON_REDIS = '''async def cached(redis: Redis, *keys: str) -> list:
+_ROUTES_ON_REDIS = """async def cached(redis: Redis, *keys: str) -> list:
     try:
         return await redis.mget(keys)
     except RedisError:
@@ -294,24 +342,38 @@ async def update_forecast(city: str, forecast: ForecastIn, redis: RedisClient,
         await redis.delete(*stale)
     except RedisError:
         pass
-    return answer.json()'''
+    return answer.json()"""
 
 ALTERNATIVES = [
-    (EX, "no class of the solution's shape: the language bound in the cache, JSON null as not found per "
-         "language, contextlib.suppress", [(_SOLUTION, _FUNCTIONS_AND_NULL)]),
+    (
+        EX,
+        "no class of the solution's shape: the language bound in the cache, JSON null as not found per "
+        "language, contextlib.suppress",
+        [(_SOLUTION, _FUNCTIONS_AND_NULL)],
+    ),
     (EX, "one Redis hash per city, cleared with one DEL", [(_SOLUTION, _ONE_HASH_PER_CITY)]),
-    (EX, "no cache object: the routes use RedisClient with two helpers, MGET and SETEX",
-     [(_SOLUTION, _ROUTES_ON_REDIS)]),
-    (EX, "invalidation by scanning the city's keys instead of listing them", [
-        ("""        keys = [forecast_key(city, lang) for lang in LANGUAGES]
+    (
+        EX,
+        "no cache object: the routes use RedisClient with two helpers, MGET and SETEX",
+        [(_SOLUTION, _ROUTES_ON_REDIS)],
+    ),
+    (
+        EX,
+        "invalidation by scanning the city's keys instead of listing them",
+        [
+            (
+                """        keys = [forecast_key(city, lang) for lang in LANGUAGES]
         try:
             await self.redis.delete(*keys, unknown_key(city))
         except RedisError:
-            pass""", """        try:
+            pass""",
+                """        try:
             stale = [key async for key in self.redis.scan_iter(match=f"v1:wx:{city}:*")]
             if stale:
                 await self.redis.delete(*stale)
         except RedisError:
-            pass"""),
-    ]),
+            pass""",
+            ),
+        ],
+    ),
 ]
