@@ -259,20 +259,7 @@ def runner_result(results: list[Result]) -> dict[str, Any]:
     tests = []
     for result in results:
         for check in result.checks:
-            message = (
-                ""
-                if check.passed
-                else "\n".join(
-                    filter(
-                        None,
-                        [
-                            check.message,
-                            f"hint: {check.hint}" if check.hint else "",
-                            f"read: {check.see}" if check.see else "",
-                        ],
-                    )
-                )
-            )
+            message = "" if check.passed else render.failure_text(check)
             tests.append(
                 {
                     "name": f"{result.number} {check.title}",

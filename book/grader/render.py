@@ -10,7 +10,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import IO, Any
 
-from book.grader.model import Result
+from book.grader.model import CheckResult, Result
 
 WIDTH = 78
 GREEN, RED, BOLD, DIM, RESET = "\033[32m", "\033[31m", "\033[1m", "\033[2m", "\033[0m"
@@ -143,24 +143,18 @@ def as_json(results: list[Result]) -> str:
     return json.dumps({"submissions": [result.to_dict() for result in results]}, indent=1)
 
 
+def failure_text(check: CheckResult) -> str:
+    """A failed check as an engine shows it: the message, then the hint and where to read, a line each."""
+    hint = f"hint: {check.hint}" if check.hint else ""
+    see = f"read: {check.see}" if check.see else ""
+    return "\n".join(line for line in (check.message, hint, see) if line)
+
+
 def gradescope(result: Result) -> dict[str, Any]:
     """Gradescope's autograder results.json for one submission (its documented fields)."""
     tests = []
     for check in result.checks:
-        output = (
-            "passed"
-            if check.passed
-            else "\n".join(
-                filter(
-                    None,
-                    [
-                        check.message,
-                        f"hint: {check.hint}" if check.hint else "",
-                        f"read: {check.see}" if check.see else "",
-                    ],
-                )
-            )
-        )
+        output = "passed" if check.passed else failure_text(check)
         tests.append(
             {
                 "name": check.title,

@@ -126,19 +126,7 @@ def batch(runs: int) -> list[Figure]:
             shutil.copy(pool[number % len(pool)], learner)
         notebooks = sorted(str(path) for path in Path(folder).glob("*/*.ipynb"))
         one, two = timed_together(
-            [
-                python(
-                    "-m",
-                    "book",
-                    "grade",
-                    *notebooks,
-                    "--jobs",
-                    str(jobs),
-                    "--csv",
-                    str(Path(folder) / f"grades-{jobs}.csv"),
-                )
-                for jobs in (1, 2)
-            ],
+            [_grade_batch(notebooks, jobs, Path(folder)) for jobs in (1, 2)],
             runs=runs,
             warmup=False,
             ok=(0, 1),
@@ -156,6 +144,11 @@ def batch(runs: int) -> list[Figure]:
     ]
 
 
+def _grade_batch(notebooks: list[str], jobs: int, folder: Path) -> list[str]:
+    """The command that grades `notebooks` as one batch with `jobs` workers, into a gradebook in `folder`."""
+    return python("-m", "book", "grade", *notebooks, "--jobs", str(jobs), "--csv", str(folder / f"grades-{jobs}.csv"))
+
+
 def class_batch(size: int = CLASS_SIZE) -> list[Figure]:
     """A class's submissions of one exercise (copies of exercise 05's solution), graded with
     --jobs 1 and --jobs 2: submissions a second, each worker's next processes started meanwhile."""
@@ -168,16 +161,7 @@ def class_batch(size: int = CLASS_SIZE) -> list[Figure]:
         notebooks = sorted(str(path) for path in Path(folder).glob("*/*.ipynb"))
         for jobs in (1, 2):
             seconds = timed(
-                python(
-                    "-m",
-                    "book",
-                    "grade",
-                    *notebooks,
-                    "--jobs",
-                    str(jobs),
-                    "--csv",
-                    str(Path(folder) / f"grades-{jobs}.csv"),
-                ),
+                _grade_batch(notebooks, jobs, Path(folder)),
                 runs=1,
                 warmup=False,
                 ok=(0, 1),
