@@ -71,7 +71,7 @@ bench: $(TEST_INSTALLED)
 # JupyterLab on the course; prints the URL to open (as root too, as in containers). HOST=0.0.0.0 to
 # reach it from outside a container.
 lab: $(INSTALLED)
-	@$(PY) -m book.lab --host $(HOST)
+	@$(PY) -m book.learner.lab --host $(HOST)
 
 serve:
 	@test -f _build/html/index.html || { echo "error: the site is not built yet: run make book" >&2; exit 1; }

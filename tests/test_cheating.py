@@ -180,7 +180,7 @@ def test_a_fake_test_runner_in_exercise_10_catches_no_mutant(tmp_path: Path) -> 
     verdict; but every variant runs under the same names, in an order drawn per grade, so a runner
     that does not run the tests cannot tell the mutants from the given app."""
     fake = textwrap.dedent("""\
-        import book.learner_suite as suite
+        import book.learner.suite as suite
         def run_pytest(namespaces, stop_early=()):
             return {key: suite.SuiteResult(tests=[suite.Outcome("test_everything", True)]) for key in namespaces}
         suite.run_pytest = run_pytest

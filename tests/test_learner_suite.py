@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from book.grader.suite import _fork_and_wait
-from book.learner_suite import SuiteResult, run_tests
+from book.learner.suite import SuiteResult, run_tests
 
 APP = """
 import httpx

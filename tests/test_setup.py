@@ -187,7 +187,7 @@ def test_a_failing_install_says_so_in_one_line(tmp_path: Path, offline_index: tu
 
 def test_make_lab_prints_a_url_that_works_and_stops_cleanly() -> None:
     lab = subprocess.Popen(
-        [sys.executable, "-m", "book.lab", "--port", str(free_port())],
+        [sys.executable, "-m", "book.learner.lab", "--port", str(free_port())],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -1,10 +1,10 @@
-"""The pictures (book/drawing.py) as a reader meets them on the site: sized to what they show, text
+"""The pictures (book/learner/drawing.py) as a reader meets them on the site: sized to what they show, text
 no smaller than 10 px, a key for the graph's colours, and a description for the alt text."""
 
 import re
 from xml.etree import ElementTree
 
-from book import drawing
+from book.learner import drawing
 from book.site.streams import alt_text
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -38,8 +38,8 @@ WARM_IMPORTS = (
     "anyio._backends._asyncio",
     "book.core.notebooks",
     "book.apps",
-    "book.dependency_graph",
-    "book.request_trace",
+    "book.learner.dependency_graph",
+    "book.learner.request_trace",
     "book.grader.probes",
 )
 # What --warm may name: the libraries the course's notebooks use (a name from elsewhere is ignored).

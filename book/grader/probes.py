@@ -131,7 +131,7 @@ def clear_overrides(ctx: Any) -> None:
 
 def graph(ctx: Any, route: str) -> str:
     """The resolved dependency graph of a route, as text ("" when it cannot be drawn)."""
-    from book.dependency_graph import graph as draw
+    from book.learner.dependency_graph import graph as draw
 
     try:
         return str(draw(ctx.app, route))
@@ -141,7 +141,7 @@ def graph(ctx: Any, route: str) -> str:
 
 async def trace(ctx: Any, method: str, path: str, request: dict[str, Any]) -> dict[str, Any]:
     """One traced request: its text, its events and its status."""
-    from book.request_trace import trace as traced
+    from book.learner.request_trace import trace as traced
 
     found = await traced(ctx.app, method, path, **request)
     return {

@@ -22,8 +22,8 @@ TIME_LIMIT = 30.0  # one variant; a course suite runs in a second or two
 def _run_in_this_process(message: dict[str, Any]) -> dict[str, Any]:
     import anyio
 
-    from book import learner_suite
     from book.core import notebooks
+    from book.learner import suite as learner_suite
 
     cells = [notebooks.Cell(cell["index"], cell["source"], frozenset()) for cell in message["cells"]]
     try:

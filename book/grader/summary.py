@@ -3,7 +3,7 @@
 ``python -m book grade submissions/*/*.ipynb --summary class`` writes ``class.csv`` and
 ``class.svg`` (``--summary out/class.csv`` writes ``out/class.csv`` and ``out/class.svg``): a row
 and a bar per check of each exercise in the batch, in the order the reports show them. The picture
-is drawn with the course's own SVG helpers (book/drawing.py): no plotting library.
+is drawn with the course's own SVG helpers (book/learner/drawing.py): no plotting library.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from book import drawing
 from book.grader.model import Result
+from book.learner import drawing
 
 FIELDS = [
     "exercise",

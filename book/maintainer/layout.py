@@ -38,7 +38,8 @@ class Part:
 # Lowest first: the order is the rule.
 PARTS = (
     Part("core", "core", "what every part shares"),
-    Part("learner", "", "the learner's instruments, what notebooks import"),
+    Part("notebook", "", "what notebooks import by name, so these names stay"),
+    Part("learner", "learner", "the learner's instruments"),
     Part("authoring", "authoring", "the author's tools"),
     Part("grader", "grader", "the grader"),
     Part("site", "site", "the rendered course"),
@@ -191,10 +192,9 @@ def markdown() -> str:
         "",
     ]
     entry = [module for module in every if module.part is None]
-    lines += [
-        "- the entry points: " + "; ".join(f"`{module.path.relative_to(ROOT)}`: {module.summary}" for module in entry),
-        "",
-    ]
+    lines += ["**entry points**, above every part: `book/`", ""]
+    lines += [f"- `{module.path.name}`: {module.summary}" for module in entry]
+    lines.append("")
     for part in PARTS:
         folder = f"book/{part.folder}/" if part.folder else "book/ (top level)"
         lines.append(f"**{part.name}**, {part.audience}: `{folder}`")

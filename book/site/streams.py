@@ -1,6 +1,6 @@
 """A Sphinx extension: outputs as a reader meets them.
 
-Pictures: an SVG output that describes itself in a <title> (book/drawing.py's pictures do) gets
+Pictures: an SVG output that describes itself in a <title> (book/learner/drawing.py's pictures do) gets
 that description as its alt text on the page, instead of the file name (a hash).
 
 Status: the execution table (``{nb-exec-table}``) lists each notebook by its page title, says in

@@ -537,7 +537,7 @@ async def role_check_runs(
     import functools
     import inspect
 
-    from book.request_trace import trace
+    from book.learner.request_trace import trace
 
     def origin(call: "Any") -> "tuple[str, Any]":
         while isinstance(call, functools.partial):

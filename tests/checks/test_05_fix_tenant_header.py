@@ -198,7 +198,7 @@ def sessions_made(ctx: "Any") -> int:
 @agent_side
 def wiring(ctx: "Any", route: str) -> "dict[str, Any]":
     """How many times one request of `route` calls get_invoice and get_current_company, and its graph."""
-    from book.dependency_graph import graph
+    from book.learner.dependency_graph import graph
 
     try:
         found = graph(ctx.app, route)

@@ -73,7 +73,7 @@ def move_clock(ctx: "Any", seconds: int) -> None:
 @agent_side
 async def charges_in_one_request(ctx: "Any", method: str, path: str, request: "dict[str, Any]") -> "dict[str, Any]":
     """One traced request; how many times it charged the quota (USAGE.charge), and the trace."""
-    from book.request_trace import trace
+    from book.learner.request_trace import trace
 
     store = ctx.nb.USAGE
     original = store.charge

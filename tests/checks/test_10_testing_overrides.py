@@ -19,7 +19,7 @@ from book.core import manifest
 from book.grader.agent_link import Agents
 from book.grader.checks import check, expect
 from book.grader.judge import AgentGone, code_cells
-from book.learner_suite import SuiteResult
+from book.learner.suite import SuiteResult
 
 EXERCISE = "10-testing-overrides"
 GIVEN = "given"

@@ -45,7 +45,7 @@ def grant(ctx: "Any", token: str, scopes: list[str]) -> None:
 @agent_side
 def scopes_declared(ctx: "Any", route: str) -> "dict[str, Any]":
     """Where each scope of require_scopes is declared on `route`: [level, scope] pairs, and the graph."""
-    from book.dependency_graph import graph
+    from book.learner.dependency_graph import graph
 
     try:
         found = graph(ctx.app, route)

@@ -1,6 +1,6 @@
 """What one run of a learner's tests found: each test's outcome, and how the tests swapped dependencies.
 
-book.learner_suite runs the tests and fills a SuiteResult in (book.suite_recorder); the grader
+book.learner.suite runs the tests and fills a SuiteResult in (book.learner.suite_recorder); the grader
 sends it back from its agent as a dict (``dataclasses.asdict``) and reads it with ``from_dict``.
 """
 

@@ -5,7 +5,7 @@ runs them on the spot. The grader runs the same tests in the agent (book.grader.
 given app and against subtly broken copies of it (mutation testing: good tests fail on each), and
 reports, besides each test's outcome, how the tests swapped dependencies: which ones they
 overrode, which global names they replaced, which overrides they left behind, and whether they
-opened the app's own database (book.suite_recorder watches; book.suite_result holds the verdict).
+opened the app's own database (book.learner.suite_recorder watches; book.learner.suite_result holds the verdict).
 
 The tests run under pytest with anyio's plugin, as in a project, with no other plugin loaded.
 """
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from book.suite_recorder import Namespace, Recorder
-from book.suite_result import Outcome, SuiteResult
+from book.learner.suite_recorder import Namespace, Recorder
+from book.learner.suite_result import Outcome, SuiteResult
 
 __all__ = ["TIME_LIMIT", "Outcome", "SuiteResult", "run_tests"]
 

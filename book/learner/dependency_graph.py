@@ -18,7 +18,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant
 from fastapi.security.base import SecurityBase
 
-from book import drawing
+from book.learner import drawing
 
 
 @dataclass

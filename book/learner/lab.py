@@ -1,4 +1,4 @@
-"""Start JupyterLab on the course and print the one URL to open: ``python -m book.lab`` (make lab).
+"""Start JupyterLab on the course and print the one URL to open: ``python -m book.learner.lab`` (make lab).
 
 JupyterLab refuses to run as root unless told to, which is how many containers and cloud
 workspaces run: as root this says so and passes ``--allow-root``. The port is the first free
@@ -68,7 +68,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m book.lab", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m book.learner.lab", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--host", default="127.0.0.1", help="the address to listen on (0.0.0.0 to reach it from outside a container)"
     )

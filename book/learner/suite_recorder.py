@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from book.suite_result import Outcome, SuiteResult
+from book.learner.suite_result import Outcome, SuiteResult
 
 Namespace = dict[str, Any]  # a notebook's globals(): whatever the learner defined
 _MISSING = object()

@@ -25,8 +25,9 @@ from fastapi import FastAPI
 from starlette.background import BackgroundTask
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from book import apps, drawing
-from book.dependency_graph import Graph, Node, callable_kind, callable_label, graph, post_order
+from book import apps
+from book.learner import drawing
+from book.learner.dependency_graph import Graph, Node, callable_kind, callable_label, graph, post_order
 
 _ONE_AT_A_TIME = threading.Lock()  # the patches are process-wide: never two traces at once
 
