@@ -11,15 +11,18 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from book import ROOT, SOLUTIONS
 from book.authoring import release
 from book.core import nbfiles
-from book.core.report_file import read_report
+from book.grader.report_file import read_report
 from tests.grading import cases
 
 # One result of a --book-report file, as read_report gives it (a JSON object).
@@ -151,6 +154,40 @@ def mutant(folder: Path, exercise: str, replace: tuple[str, str]) -> Path:
     return path
 
 
+def still_running(command_line: str, wait: float = 3.0) -> bool:
+    """Whether a process whose command line holds `command_line` still runs after up to `wait` seconds."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if subprocess.run(["pgrep", "-f", command_line], capture_output=True).returncode == 1:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+SITE = ROOT / "_build" / "html"  # the full edition, as make book builds it
+
+
+def require_built_site() -> None:
+    """Fail (not error) with what to run when the full site is not built."""
+    if not (SITE / "index.html").exists():
+        pytest.fail("the site is not built: run `make book` (make test builds it first)", pytrace=False)
+
+
+def page(doc: str) -> str:
+    """A built page's HTML: `doc` as the table of contents names it (chapters/setup)."""
+    return (SITE / f"{doc}.html").read_text(encoding="utf-8")
+
+
+def html_text(markup: str) -> str:
+    """HTML as a reader sees its text: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", markup))
+
+
+def words(markup: str) -> str:
+    """html_text with every run of white space made one space: text to search for a sentence in."""
+    return " ".join(html_text(markup).split())
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as probe:
@@ -192,7 +229,7 @@ def class_edition_texts(folder: Path) -> dict[str, str]:
         if path.is_file() and path.suffix in (".html", ".js", ".ipynb", ".txt", ".md"):
             text = path.read_text(encoding="utf-8", errors="replace")
             if path.suffix == ".html":
-                text = html.unescape(re.sub(r"<[^>]+>", "", text))
+                text = html_text(text)
             texts[path.relative_to(folder).as_posix()] = text
     return texts
 

@@ -18,7 +18,7 @@ import pytest
 from book import ROOT, SOLUTIONS
 from book.core import manifest
 from book.grader import sandbox
-from tests.support import output, tail
+from tests.support import output, still_running, tail
 
 FULL = manifest.find("01").points  # exercise 01's full marks, from the manifest: nothing here depends on its content
 
@@ -58,9 +58,8 @@ def test_a_killed_batch_keeps_its_results_and_resume_grades_the_rest(tmp_path: P
     shown = tail((tmp_path / "batch.err").read_text())
     assert 2 <= len(kept) < SIZE and all(entry["score"] == FULL for entry in kept), shown
     assert len(gradebook.read_text().splitlines()) >= 1 + len(kept)
-    time.sleep(1)  # what the batch started dies with it (PR_SET_PDEATHSIG, bubblewrap's --die-with-parent)
-    left = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True).stdout.split()
-    assert not left, "processes of the killed batch still run"
+    # what the batch started dies with it (PR_SET_PDEATHSIG, bubblewrap's --die-with-parent)
+    assert not still_running(str(tmp_path)), "processes of the killed batch still run"
     if not no_sandbox:  # in the sandbox nothing is written outside: the notebook goes in as a descriptor
         assert not list(temporary.iterdir())
 

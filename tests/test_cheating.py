@@ -19,7 +19,7 @@ import pytest
 
 from book import ROOT, SOLUTIONS
 from book.core import manifest, nbfiles
-from book.core.report_file import ForgedReport, line, read_report
+from book.grader.report_file import ForgedReport, line, read_report
 from tests.support import MUTANTS, Entry, mutant, output, submissions
 
 EXERCISE = "01-typed-aliases"
@@ -181,8 +181,9 @@ def test_a_fake_test_runner_in_exercise_10_catches_no_mutant(tmp_path: Path) -> 
     that does not run the tests cannot tell the mutants from the given app."""
     fake = textwrap.dedent("""\
         import book.learner.suite as suite
+        from book.learner.suite_result import Outcome, SuiteResult
         def run_pytest(namespaces, stop_early=()):
-            return {key: suite.SuiteResult(tests=[suite.Outcome("test_everything", True)]) for key in namespaces}
+            return {key: SuiteResult(tests=[Outcome("test_everything", True)]) for key in namespaces}
         suite.run_pytest = run_pytest
         """)
     notebook = nbfiles.read(SOLUTIONS / "10-testing-overrides.ipynb", as_version=4)

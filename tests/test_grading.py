@@ -19,7 +19,7 @@ import pytest
 
 from book import EXERCISES, SOLUTIONS
 from book.core import manifest, nbfiles
-from tests.support import Entry, book, one_line_refusal, submissions
+from tests.support import Entry, book, one_line_refusal, still_running, submissions
 
 EXERCISE = "01-typed-aliases"
 FULL = manifest.find("01").points  # from the manifest: nothing here depends on the content
@@ -393,13 +393,3 @@ def test_a_submission_past_the_time_limit_is_stopped_with_what_it_started(tmp_pa
     assert result["error"] == "stopped after the time limit of 10 s (an endless loop?)"
     assert result["score"] == 0 and done.returncode == 1
     assert not still_running(f"sleep {marker}"), "a process the stopped submission started is still running"
-
-
-def still_running(command_line: str, wait: float = 3.0) -> bool:
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        found = subprocess.run(["pgrep", "-f", command_line], capture_output=True)
-        if found.returncode == 1:
-            return False
-        time.sleep(0.1)
-    return True

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from book.grader.suite import _fork_and_wait
-from book.learner.suite import SuiteResult, run_tests
+from book.grader.variant_tests import _fork_and_wait
+from book.learner.suite import run_tests
+from book.learner.suite_result import SuiteResult
 
 APP = """
 import httpx

@@ -23,7 +23,7 @@ import pytest
 from book import ROOT, SOLUTIONS
 from book.core import manifest, nbfiles
 from book.grader import sandbox
-from tests.support import Entry, book, submissions
+from tests.support import Entry, book, still_running, submissions
 
 FULL = manifest.find("01").points  # exercise 01's full marks, from the manifest: nothing here depends on its content
 
@@ -162,8 +162,7 @@ def test_killing_everything_in_sight_reaches_only_its_own_sandbox(hostile_batch:
 
 def test_nothing_it_started_outlives_its_grading(hostile_batch: HostileBatch) -> None:
     _, _, marker, _, _ = hostile_batch
-    found = subprocess.run(["pgrep", "-f", marker], capture_output=True)
-    assert found.returncode == 1, "a double-forked helper is still running"
+    assert not still_running(marker), "a double-forked helper is still running"
 
 
 def test_the_filesystem_outside_the_sandbox_is_untouched(hostile_batch: HostileBatch) -> None:

@@ -22,7 +22,7 @@ import pytest
 
 from book import ROOT
 from book.maintainer.install import uv_binary
-from tests.support import free_port, tail
+from tests.support import free_port, still_running, tail
 
 
 def _normal(name: str) -> str:
@@ -219,6 +219,30 @@ def test_make_lab_prints_a_url_that_works_and_stops_cleanly() -> None:
         assert lab.wait(timeout=30) == 0
         stdout.close()
     port = url.split(":")[2].split("/")[0]
-    assert subprocess.run(["pgrep", "-f", f"ServerApp.port={port}"], capture_output=True).returncode == 1, (
-        "the JupyterLab server outlived make lab"
+    assert not still_running(f"ServerApp.port={port}"), "the JupyterLab server outlived make lab"
+
+
+def test_the_course_wheel_holds_every_module_and_gives_book_graph(tmp_path: Path) -> None:
+    """`pip install FOLDER` (what a downloaded notebook's note says) installs the whole package, not only
+    the subpackages someone remembered to list; its `import book; book.graph` works from the wheel."""
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
+    assert built.returncode == 0, tail(built.stderr)
+    (wheel,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        held = {name for name in archive.namelist() if name.startswith("book/")}
+        archive.extractall(tmp_path / "unpacked")
+    tree = {path.relative_to(ROOT).as_posix() for path in (ROOT / "book").rglob("*") if path.suffix in (".py", ".ini")}
+    assert held == tree
+    unpacked = tmp_path / "unpacked"
+    probe = (
+        f"import sys; sys.path.insert(0, {str(unpacked)!r}); import book; print(book.__file__, book.graph.__module__)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, tail(done.stderr)
+    assert done.stdout.split() == [str(unpacked / "book" / "__init__.py"), "book.learner.dependency_graph"]

@@ -11,25 +11,14 @@ from book import ROOT, SOLUTIONS
 from book.authoring import release
 from book.core import nbfiles
 from book.site import build as site
-from tests.support import CLASS_EDITION_ONLY, FULL_EDITION_ONLY
+from tests.support import CLASS_EDITION_ONLY, FULL_EDITION_ONLY, SITE, html_text, page, require_built_site, words
 
-SITE = ROOT / "_build" / "html"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
 
 
 @pytest.fixture(scope="module", autouse=True)
 def built_site() -> None:
-    if not (SITE / "index.html").exists():
-        pytest.fail("the site is not built: run `make book` (make test builds it first)", pytrace=False)
-
-
-def page(doc: str) -> str:
-    return (SITE / f"{doc}.html").read_text(encoding="utf-8")
-
-
-def text_of(doc: str) -> str:
-    """The page as a reader sees its text: tags dropped, entities decoded."""
-    return html.unescape(re.sub(r"<[^>]+>", "", page(doc)))
+    require_built_site()
 
 
 def toc_files(caption: str | None = None) -> list[str]:
@@ -61,14 +50,14 @@ def test_the_landing_page_introduces_the_course_and_links_the_chapters() -> None
 # tests/test_site_editions.py).
 @pytest.mark.parametrize("doc", sorted(FULL_EDITION_ONLY))
 def test_pages_point_to_the_solutions_part(doc: str) -> None:
-    assert FULL_EDITION_ONLY[doc] in " ".join(text_of(doc).split())
-    assert not any(said in text_of(doc) for said in CLASS_EDITION_ONLY.values())
+    assert FULL_EDITION_ONLY[doc] in words(page(doc))
+    assert not any(said in html_text(page(doc)) for said in CLASS_EDITION_ONLY.values())
 
 
 @pytest.mark.parametrize("doc", NOTEBOOK_CHAPTERS)
 def test_chapter_pages_show_the_outputs_of_every_code_cell(doc: str) -> None:
     notebook = nbfiles.read(ROOT / f"{doc}.ipynb", as_version=4)
-    text = text_of(doc)
+    text = html_text(page(doc))
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "stream":
@@ -79,9 +68,7 @@ def test_chapter_pages_show_the_outputs_of_every_code_cell(doc: str) -> None:
 @pytest.mark.parametrize("doc", [doc for doc in toc_files("Exercises") if doc.startswith("exercises/")])
 def test_exercise_pages_show_the_starter_and_no_solution_code(doc: str) -> None:
     # The code shown on the page (hints in prose may name a line on purpose).
-    text = "\n".join(
-        html.unescape(re.sub(r"<[^>]+>", "", block)) for block in re.findall(r"<pre>(.*?)</pre>", page(doc), re.S)
-    )
+    text = "\n".join(html_text(block) for block in re.findall(r"<pre>(.*?)</pre>", page(doc), re.S))
     solution = nbfiles.read(SOLUTIONS / f"{doc.split('/')[-1]}.ipynb", as_version=4)
     # A fix-the-bug exercise shows its app as shipped, bug included, and nothing that points at it.
     fix = solution.metadata["exercise"]["kind"] == "fix"
@@ -130,7 +117,7 @@ def test_every_picture_a_chapter_draws_is_on_its_page(doc: str) -> None:
 def test_every_chapter_page_says_which_versions_its_outputs_were_produced_with(doc: str) -> None:
     from book.versions import produced_with
 
-    assert produced_with() in text_of(doc)
+    assert produced_with() in html_text(page(doc))
 
 
 def test_the_status_page_lists_every_executed_notebook_as_passed() -> None:
@@ -153,7 +140,7 @@ def test_the_status_page_lists_every_executed_notebook_as_passed() -> None:
         title, _, seconds = rows[doc]
         assert "/" not in title and title, doc  # a title, not a path
         assert re.fullmatch(r"\d+\.\d s", seconds), seconds
-    assert "Method" not in text_of("chapters/status")  # the cache's word, nothing a reader needs
+    assert "Method" not in html_text(page("chapters/status"))  # the cache's word, nothing a reader needs
 
 
 @pytest.mark.parametrize("doc", NOTEBOOK_CHAPTERS)

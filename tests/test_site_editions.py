@@ -1,6 +1,5 @@
 """The two editions of the site, and the one repository setting that drives every button."""
 
-import html as html_module
 import re
 import subprocess
 import sys
@@ -13,7 +12,15 @@ import yaml
 from book import ROOT
 from book.core import nbfiles
 from book.site import build as site
-from tests.support import CLASS_EDITION_ONLY, FULL_EDITION_ONLY, class_edition_leaks, output, solution_region_lines
+from book.site import edition
+from tests.support import (
+    CLASS_EDITION_ONLY,
+    FULL_EDITION_ONLY,
+    class_edition_leaks,
+    output,
+    solution_region_lines,
+    words,
+)
 
 REPOSITORY = "https://github.com/example/fastapi-di-course"
 BUTTONS = ("use_repository_button", "use_edit_page_button", "use_issues_button")
@@ -93,7 +100,7 @@ def test_with_a_repository_the_setup_page_and_every_footer_link_it(class_edition
     for page in ("intro.html", "chapters/setup.html", "exercises/01-typed-aliases.html"):
         footer = (class_edition / page).read_text(encoding="utf-8").split('class="bd-footer-content', 1)[-1]
         assert f'<a href="{REPOSITORY}">' in footer, page
-        assert "By " not in text_of_html(footer), page
+        assert "By " not in words(footer), page
 
 
 def test_without_a_repository_the_setup_page_says_how_to_get_the_course_folder() -> None:
@@ -107,7 +114,7 @@ def test_without_a_repository_the_setup_page_says_how_to_get_the_course_folder()
     assert "<the course repository>" not in said and "git clone" in said
     assert "pip install" in said and "book" in said  # what a downloaded notebook needs
     footer = page.read_text(encoding="utf-8").split('class="bd-footer-content', 1)[-1]
-    assert "By The FastAPI" not in text_of_html(footer)
+    assert "By The FastAPI" not in words(footer)
 
 
 def test_the_class_edition_shows_no_line_of_any_solution(class_edition: Path) -> None:
@@ -120,12 +127,8 @@ def test_the_class_edition_of_how_grading_works_shows_no_line_of_exercise_01s_an
     assert answer and not sorted(line for line in answer if line in shown)
 
 
-def text_of_html(text: str) -> str:
-    return " ".join(html_module.unescape(re.sub(r"<[^>]+>", "", text)).split())
-
-
 def text_of(path: Path) -> str:
-    return " ".join(html_module.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8"))).split())
+    return words(path.read_text(encoding="utf-8"))
 
 
 def test_each_edition_gets_its_own_tag_and_an_unknown_edition_is_refused() -> None:
@@ -133,15 +136,13 @@ def test_each_edition_gets_its_own_tag_and_an_unknown_edition_is_refused() -> No
 
     from sphinx.util.tags import Tags
 
-    from book.site import edition as sphinx_edition
-
-    for edition in ("full", "class"):
+    for name in ("full", "class"):
         app = SimpleNamespace(tags=Tags())
         # stand-ins with only what _add_tag reads
-        sphinx_edition._add_tag(app, SimpleNamespace(course_edition=edition))  # type: ignore[arg-type]
-        assert list(app.tags) == [f"{edition}_edition"]
+        edition._add_tag(app, SimpleNamespace(course_edition=name))  # type: ignore[arg-type]
+        assert list(app.tags) == [f"{name}_edition"]
     with pytest.raises(ValueError, match="course_edition must be one of full, class, not 'teacher'"):
-        sphinx_edition._add_tag(SimpleNamespace(tags=Tags()), SimpleNamespace(course_edition="teacher"))  # type: ignore[arg-type]
+        edition._add_tag(SimpleNamespace(tags=Tags()), SimpleNamespace(course_edition="teacher"))  # type: ignore[arg-type]
     config_path, _ = site.write_inputs("class")
     assert yaml.safe_load(config_path.read_text())["sphinx"]["config"]["course_edition"] == "class"
 

@@ -11,9 +11,9 @@ import yaml
 from book import ROOT
 from book.core import nbfiles
 from book.site import build as site
-from book.site import edition as sphinx_edition
+from book.site import edition
+from tests.support import SITE, page, require_built_site
 
-SITE = ROOT / "_build" / "html"
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
 SOLUTION_PAGES = [doc for doc in site.toc_files(TOC) if doc.startswith("solutions/")]
 
@@ -29,9 +29,9 @@ def exercise_title(doc: str) -> str:
 
 
 def test_a_solution_is_titled_solution_with_its_exercise_number() -> None:
-    assert sphinx_edition.solution_title("Exercise 03: Tokens") == "Solution 03: Tokens"
-    assert sphinx_edition.solution_title("Exercise 02-fix: The order") == "Solution 02-fix: The order"
-    assert sphinx_edition.solution_title("About the solutions") == "About the solutions"
+    assert edition.solution_title("Exercise 03: Tokens") == "Solution 03: Tokens"
+    assert edition.solution_title("Exercise 02-fix: The order") == "Solution 02-fix: The order"
+    assert edition.solution_title("About the solutions") == "About the solutions"
 
 
 def test_markers_leave_the_code_and_the_instruction_stays_as_a_comment() -> None:
@@ -39,7 +39,7 @@ def test_markers_leave_the_code_and_the_instruction_stays_as_a_comment() -> None
         "x = 1\n    ### BEGIN SOLUTION: the alias\n    y = 2\n    ### END SOLUTION \n"
         "### BEGIN SOLUTION\nfixed()\n### BUGGY\n# broken()\n### END SOLUTION"
     )
-    shown = sphinx_edition.without_markers(code)
+    shown = edition.without_markers(code)
     assert "###" not in shown
     assert shown.splitlines() == [
         "x = 1",
@@ -69,24 +69,19 @@ def test_the_generated_table_of_contents_titles_no_solution_itself() -> None:
 
 @pytest.fixture(scope="module")
 def built() -> None:
-    if not (SITE / "index.html").exists():
-        pytest.fail("the site is not built: run `make book` (make test builds it first)", pytrace=False)
-
-
-def page(doc: str) -> str:
-    return (SITE / f"{doc}.html").read_text(encoding="utf-8")
+    require_built_site()
 
 
 @pytest.mark.parametrize("doc", SOLUTION_PAGES)
 def test_a_solution_page_is_titled_and_marked_as_a_solution(built: None, doc: str) -> None:
-    title = sphinx_edition.solution_title(exercise_title(doc))
+    title = edition.solution_title(exercise_title(doc))
     assert title.startswith("Solution ")
     text = page(doc)
     plain = html.unescape(text).replace("\u2019", "'")  # the page's typography turns ' into ’
     assert re.search(r"<title>\s*" + re.escape(title), plain), "the tab's title"
     assert re.search(r"<h1>\s*" + re.escape(title), plain), "the page's heading"
     assert re.search(r'<div class="[^"]*\bsolution-page\b[^"]*\badmonition\b', text), "the box: a solution"
-    number = sphinx_edition._exercise_number(doc)
+    number = edition._exercise_number(doc)
     assert f'href="../exercises/{doc.removeprefix("solutions/")}.html"' in text, "the link to its exercise"
     assert f"make grade EX={number}" in text
 
@@ -103,7 +98,7 @@ def test_the_sidebar_and_previous_next_name_solutions_as_solutions(built: None) 
     )
     assert set(links) == set(SOLUTION_PAGES)
     for doc, label in links.items():  # the page's typography turns ' into ’
-        wanted = html.escape(sphinx_edition.solution_title(exercise_title(doc)), quote=False)
+        wanted = html.escape(edition.solution_title(exercise_title(doc)), quote=False)
         assert html.unescape(label).replace("\u2019", "'") == html.unescape(wanted), doc
     for doc in SOLUTION_PAGES:
         titles = re.findall(r'<p class="prev-next-title">([^<]*)</p>', page(doc))

@@ -25,9 +25,9 @@ from typing import IO, Any
 
 from book import ROOT
 from book.core import manifest
-from book.core.report_file import ForgedReport
-from book.core.report_file import marks as report_marks
 from book.grader import intake, sandbox
+from book.grader.report_file import ForgedReport
+from book.grader.report_file import marks as report_marks
 
 CELL_TIMEOUT = 10.0  # no cell in a course notebook needs more than a second
 TIME_LIMIT = 120.0  # the whole grading of one submission

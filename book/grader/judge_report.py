@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from book.core import report_file
-from book.grader import submission_cells
+from book.grader import report_file, submission_cells
 
 Writer = Callable[[dict[str, Any]], None]
 REPORT_WRITER = pytest.StashKey[Writer]()
@@ -138,7 +137,6 @@ def record_check(item: pytest.Item, report: pytest.TestReport, marker: pytest.Ma
 def message_of(report: pytest.TestReport) -> str:
     """The learner-facing part of a failure: a check's own message, or what went wrong in one line,
     never the check's source (no assertion rewriting, no traceback)."""
-    excinfo = getattr(report, "_book_excinfo", None)
     longrepr = report.longrepr
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None:
@@ -147,7 +145,6 @@ def message_of(report: pytest.TestReport) -> str:
         text = str(longrepr[2])
     else:
         text = str(longrepr)
-    del excinfo
     text = ANSI.sub("", text)
     for prefix in (
         "Failed: ",

@@ -215,9 +215,9 @@ class NotebookProcess:
 
     async def op_suite(self, message: dict[str, Any]) -> dict[str, Any]:
         """The notebook's own tests against one variant of its given code (exercise 10)."""
-        from book.grader import suite
+        from book.grader import variant_tests
 
-        return {"result": await suite.run_variant(message)}
+        return {"result": await variant_tests.run_variant(message)}
 
     async def op_end(self, message: dict[str, Any]) -> dict[str, Any]:
         with contextlib.suppress(Exception):

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from book.core import manifest
-from book.core.report_file import ForgedReport, read_report_text
 from book.grader import grade_decision, intake
 from book.grader.grade_processes import CELL_TIMEOUT, TIME_LIMIT, Options, Run, sweep_scratch
 from book.grader.model import Result, capped
+from book.grader.report_file import ForgedReport, read_report_text
 
 __all__ = ["CELL_TIMEOUT", "TIME_LIMIT", "GradingError", "Options", "Warm", "check_module", "grade", "sweep_scratch"]
 

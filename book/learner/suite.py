@@ -1,7 +1,7 @@
 """Run a learner's own tests (the fixtures and tests a notebook defines) as one pytest session.
 
 Exercise 10 asks for tests rather than an app. In the notebook, ``book.run_tests(globals())``
-runs them on the spot. The grader runs the same tests in the agent (book.grader.suite) against the
+runs them on the spot. The grader runs the same tests in the agent (book.grader.variant_tests) against the
 given app and against subtly broken copies of it (mutation testing: good tests fail on each), and
 reports, besides each test's outcome, how the tests swapped dependencies: which ones they
 overrode, which global names they replaced, which overrides they left behind, and whether they
@@ -26,9 +26,7 @@ from pathlib import Path
 import pytest
 
 from book.learner.suite_recorder import Namespace, Recorder
-from book.learner.suite_result import Outcome, SuiteResult
-
-__all__ = ["TIME_LIMIT", "Outcome", "SuiteResult", "run_tests"]
+from book.learner.suite_result import SuiteResult
 
 TIME_LIMIT = 60.0  # every variant together; a course suite runs them in a few seconds
 _RUNS = itertools.count(1)
@@ -59,7 +57,7 @@ def run_pytest(namespaces: dict[str, Namespace], stop_early: Iterable[str] = ())
     """One pytest session over several namespaces, each collected as a test module of its own.
 
     The namespaces named in `stop_early` skip their remaining tests once one has failed. The
-    grader's agent (book.grader.suite) calls it by this name, looked up in this module at each call.
+    grader's agent (book.grader.variant_tests) calls it by this name, looked up in this module at each call.
     """
     with tempfile.TemporaryDirectory(prefix="learner-tests-") as folder:
         modules: dict[str, tuple[str, Path, Namespace]] = {}

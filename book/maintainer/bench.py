@@ -26,10 +26,8 @@ from pathlib import Path
 from book import ROOT, SOLUTIONS
 from book.core import manifest
 from book.maintainer.bench_course import CLASS_SIZE, batch, class_batch, site, test_suite
-from book.maintainer.bench_learner import WATCH_SECONDS, grading, setup, watch_latency
-from book.maintainer.bench_timing import Figure, timed, timed_together
-
-__all__ = ["WATCH_SECONDS", "Figure", "compare", "main", "timed", "timed_together", "watch_latency"]
+from book.maintainer.bench_learner import grading, setup, watch_latency
+from book.maintainer.bench_timing import Figure
 
 PARTS = ("setup", "grading", "watch", "site", "test", "batch", "class")
 DEFAULT_OUT = ROOT / "_build" / "bench.json"

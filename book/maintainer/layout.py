@@ -6,8 +6,8 @@
                                                 # a docstring is missing, or README.md's map is stale
 
 The parts, lowest first; a module imports only from its own part or a lower one. The package's two
-entry points, ``book/__init__.py`` (what a notebook's ``import book`` gives) and ``book/__main__.py``
-(``python -m book``), stand above every part and import lazily.
+entry points, ``book/__init__.py`` (what a notebook's ``import book`` gives, each instrument imported
+on first use) and ``book/__main__.py`` (``python -m book``), stand above every part.
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def markdown() -> str:
         BEGIN,
         "",
         "`book/`, by audience. The parts, lowest first; a module imports only from its own part or",
-        "one listed before it (`python -m book.maintainer.layout --check`, run by `make test`, holds it).",
+        "one listed before it (`tests/test_layout.py`, in `make test`, holds it).",
         "",
     ]
     entry = [module for module in every if module.part is None]

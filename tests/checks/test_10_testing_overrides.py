@@ -1,6 +1,6 @@
 """Hidden checks for exercise 10, tests for a tool library: mutation testing of the learner's tests.
 
-The learner's fixtures and tests run in the agent (book.grader.suite) against the given app, which
+The learner's fixtures and tests run in the agent (book.grader.variant_tests) against the given app, which
 they must pass, and against nine copies of it, each with one subtle bug, which they must catch: a
 due date a day early, overdue at the due time itself, a returned loan still overdue, a route that
 reads the real time instead of the clock, a returned tool still out, a 401 without its challenge,
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from book.core import manifest
-from book.grader.agent_link import Agents
+from book.grader.agent_link import AgentGone, Agents
 from book.grader.checks import check, expect
-from book.grader.judge import AgentGone, code_cells
-from book.learner.suite import SuiteResult
+from book.grader.submission_cells import code_cells
+from book.learner.suite_result import SuiteResult
 
 EXERCISE = "10-testing-overrides"
 GIVEN = "given"

@@ -24,6 +24,7 @@ def _run_in_this_process(message: dict[str, Any]) -> dict[str, Any]:
 
     from book.core import notebooks
     from book.learner import suite as learner_suite
+    from book.learner.suite_result import SuiteResult
 
     cells = [notebooks.Cell(cell["index"], cell["source"], frozenset()) for cell in message["cells"]]
     try:
@@ -37,7 +38,7 @@ def _run_in_this_process(message: dict[str, Any]) -> dict[str, Any]:
 
         module = anyio.run(load)
     except notebooks.NotebookError as exc:
-        return asdict(learner_suite.SuiteResult(error=f"the notebook did not run to the end: {exc}"))
+        return asdict(SuiteResult(error=f"the notebook did not run to the end: {exc}"))
     found = learner_suite.run_pytest(
         {"notebook": vars(module)}, stop_early=["notebook"] if message.get("stop_early") else []
     )
