@@ -42,10 +42,14 @@ def _notebooks_under(folder: Path | None) -> list[Path]:
     return found
 
 
-def cmd_grade(args: argparse.Namespace) -> int:
-    checks_dir = args.checks
+def _refuse_missing_checks(checks_dir: Path | None) -> None:
     if checks_dir is not None and not checks_dir.is_dir():
         raise UsageError(f"--checks {str(checks_dir)[:160]}: no such folder")
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    checks_dir = args.checks
+    _refuse_missing_checks(checks_dir)
     if args.resume and not (args.csv or args.jsonl):
         raise UsageError("--resume needs --jsonl FILE or --csv FILE to know what was graded before")
     exercise = None
@@ -117,8 +121,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_gradescope(args: argparse.Namespace) -> int:
     from book.grader import gradescope
 
-    if args.checks is not None and not args.checks.is_dir():
-        raise UsageError(f"--checks {str(args.checks)[:160]}: no such folder")
+    _refuse_missing_checks(args.checks)
     try:
         chosen = manifest.ordered() if args.target == "all" else [manifest.find(args.target)]
         if args.target == "all":
@@ -153,8 +156,7 @@ def cmd_classroom(args: argparse.Namespace) -> int:
 
     if args.out is None and args.kit is None:
         raise UsageError("say what to write: --out DIR (the student repository) and/or --kit FILE.tar.gz")
-    if args.checks is not None and not args.checks.is_dir():
-        raise UsageError(f"--checks {str(args.checks)[:160]}: no such folder")
+    _refuse_missing_checks(args.checks)
     try:
         if args.out is not None:
             written = classroom.build(args.out)

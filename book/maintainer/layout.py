@@ -138,6 +138,7 @@ def problems(package: Path = PACKAGE) -> list[Problem]:
     """Imports that point up or take a private name, modules too long, or without a one-line job."""
     every = modules(package)
     by_name = {module.name: module for module in every}
+    known = set(by_name)
     rank = {part.name: index for index, part in enumerate(PARTS)}
     found = []
     for module in every:
@@ -157,11 +158,11 @@ def problems(package: Path = PACKAGE) -> list[Problem]:
         if module.part is None:
             continue
         tree = ast.parse(module.path.read_text(encoding="utf-8"))
-        for line, other, name in _private_uses(tree, set(by_name)):
+        for line, other, name in _private_uses(tree, known):
             if other != module.name:
                 found.append(Problem(module.path, line, f"uses the private name {name} of {other}"))
         for line, imported, name in _imported(tree):
-            target = by_name.get(_target(imported, name, set(by_name)))
+            target = by_name.get(_target(imported, name, known))
             if target is None:
                 continue
             if name.startswith("_") and target.name != module.name:
